@@ -1,0 +1,60 @@
+# storedesk.vdi — the two commands of the README:
+#   make demo   set up, start the embedded lab, run the rollout against it, summary + report, lab down
+#   make test   everything CI checks
+# Needs only python3 (3.11), make and git; everything else is installed into .venv here.
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLL := $(VENV)/collections/ansible_collections/storedesk/vdi
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
+export PATH := $(BIN):$(PATH)
+TIME_SCALE ?= 0.05
+
+.PHONY: demo test setup sanity unit integration lint changelog lab-up lab-down clean
+
+setup: $(STAMP) $(COLL)
+
+$(STAMP): requirements.txt requirements-dev.txt lab/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q -e lab
+	touch $(STAMP)
+
+# The repository is the collection: ansible finds it through a link in the venv.
+$(COLL):
+	mkdir -p $(dir $(COLL))
+	ln -sfn $(CURDIR) $(COLL)
+
+demo: setup
+	bash scripts/demo.sh
+
+test: setup sanity unit integration lint changelog
+	@echo "make test: all checks passed"
+
+sanity: setup
+	bash tests/sanity/run_sanity.sh
+
+unit: setup
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+integration: setup
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 tests/lab
+
+lint: setup
+	$(BIN)/ansible-lint --offline -q
+
+changelog: setup
+	$(BIN)/antsibull-changelog lint
+
+lab-up: setup
+	$(BIN)/lab up --time-scale $(TIME_SCALE)
+
+lab-down:
+	-$(BIN)/lab down
+
+clean: lab-down
+	rm -rf $(VENV) tests/output reports/*.json reports/*.html

@@ -1,0 +1,98 @@
+"""The lab's Proxmox VE cluster: fakepve extended where it keeps no state we need.
+
+One LabPve per region. Extensions go through fakepve's documented points (mixins with
+`_routes_<name>` tables, and subclass hooks); fakepve itself is never copied or patched.
+"""
+
+import time
+
+from fakepve import FakePve
+
+from .pve_capacity import GIB, NodeCapacityApi
+from .pve_guests import GuestLifecycle
+
+MIXINS = [GuestLifecycle, NodeCapacityApi]
+try:  # stateful access control and USB mappings (lab/storedesk_lab/pve_access.py, pve_usb_mapping.py)
+    from .pve_access import AccessControlApi
+    MIXINS.insert(0, AccessControlApi)
+except ImportError:  # pragma: no cover - during development only
+    AccessControlApi = None
+try:
+    from .pve_usb_mapping import UsbMappingApi
+    MIXINS.insert(0, UsbMappingApi)
+except ImportError:  # pragma: no cover
+    UsbMappingApi = None
+
+LabBase = type('LabBase', tuple(MIXINS) + (FakePve,), {})
+
+
+class LabPve(LabBase):
+    """A region's cluster as the topology declares it."""
+
+    def __init__(self, region, spec, time_model, user='root@pam', password='secret', host=None, port=8006,
+                 guest_net='127.64.0.0/16'):
+        super().__init__(user=user, password=password, host=host, port=port)
+        self.region = region
+        self.started = time.time()
+        self.cluster_name = spec.get('cluster', region)
+        self.time_model = dict(time_model or {})
+        self._lab_guests_init(guest_net)
+        self.node_specs = dict(spec['nodes'])
+        self.nodes = dict((name, {'online': True}) for name in spec['nodes'])
+        self.storage_sizes = {}
+        self.storages.pop('local-lvm', None)
+        for sid, st in (spec.get('storages') or {}).items():
+            conf = {'type': st.get('type', 'dir'), 'active': 1, 'content': st.get('content', 'images'),
+                    'files': set()}
+            if st.get('shared'):
+                conf['shared'] = 1
+            if st.get('type') == 'rbd':
+                conf['pool'] = sid
+            self.storages[sid] = dict(self.storages.get(sid, {}), **conf)
+            self.storage_sizes[sid] = int(st.get('size_gib', 100)) * GIB
+        for iso in spec.get('isos') or []:
+            self.store_file('local', iso, 5 * GIB)
+        if spec.get('base_vm'):
+            self.seed_vm(spec['base_vm'], template=False)
+        for image in spec.get('seed_images') or []:
+            self.seed_image(image)
+
+    # ------------------------------------------------------------------ seeds
+
+    def _disk(self, sid, vmid, size_gib, base=False):
+        name = '{0}-{1}-disk-0'.format('base' if base else 'vm', vmid)
+        self.storages[sid].setdefault('volumes', {})[name] = {
+            'content': 'images', 'format': 'raw', 'size': size_gib * GIB, 'vmid': vmid, 'ctime': int(time.time())}
+        return '{0}:{1},iothread=1,discard=on,size={2}G'.format(sid, name, size_gib)
+
+    def seed_vm(self, spec, template=False, tags='', name=None):
+        """A Windows VM (or template) with the hardware profile storedesk.vdi builds."""
+        vmid = int(spec['vmid'])
+        sid = spec.get('storage', 'vdi-ceph')
+        config = {
+            'name': name or spec['name'], 'ostype': 'win11', 'machine': 'pc-q35-9.2+pve1', 'bios': 'ovmf',
+            'cpu': 'x86-64-v2-AES', 'cores': spec.get('cores', 2), 'sockets': 1,
+            'memory': str(spec.get('memory', 4096)), 'scsihw': 'virtio-scsi-single',
+            'scsi0': self._disk(sid, vmid, spec.get('disk_gib', 64), base=template),
+            'efidisk0': '{0}:{1}-{2}-disk-1,efitype=4m,pre-enrolled-keys=1,size=528K'.format(
+                sid, 'base' if template else 'vm', vmid),
+            'tpmstate0': '{0}:{1}-{2}-disk-2,size=4M,version=v2.0'.format(sid, 'base' if template else 'vm', vmid),
+            'net0': 'virtio=BC:24:11:{0:02X}:{1:02X}:01,bridge=vmbr0'.format(vmid // 256 % 256, vmid % 256),
+            'vga': 'qxl', 'agent': '1', 'boot': 'order=scsi0;net0',
+        }
+        if tags:
+            config['tags'] = tags
+        vm = self.add_vm(vmid, config['name'], node=spec['node'], config=config, template=template)
+        if template:
+            vm.config['template'] = 1
+        return vm
+
+    def seed_image(self, image):
+        """A golden-image template as storedesk.vdi.golden_image leaves it (until it builds its own)."""
+        name = 'tpl-{0}-{1}'.format(image['image'], image['version'])
+        tags = 'image-{0};storedesk;v-{1}'.format(image['image'], image['version'])
+        spec = dict(image, name=name)
+        vm = self.seed_vm(spec, template=True, tags=tags)
+        vm.config['description'] = 'storedesk golden image {0} {1} (seeded by the lab)'.format(
+            image['image'], image['version'])
+        return vm

@@ -1,0 +1,47 @@
+"""The lab's topology file: regions (one PVE cluster each), nodes, storages, images, stores."""
+
+import ipaddress
+import os
+
+import yaml
+
+DEFAULT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'topologies', 'demo.yml')
+GIB = 1024 ** 3
+
+
+class TopologyError(ValueError):
+    """A topology file that cannot be served; the message names the field."""
+
+
+def load(path=None):
+    """The topology as a dict, checked."""
+    path = path or DEFAULT
+    with open(path, encoding='utf-8') as fh:
+        topo = yaml.safe_load(fh)
+    check(topo, path)
+    return topo
+
+
+def check(topo, path='topology'):
+    regions = topo.get('regions') or {}
+    if not regions:
+        raise TopologyError('{0}: regions: at least one region is needed'.format(path))
+    for name, region in regions.items():
+        where = '{0}: regions.{1}'.format(path, name)
+        if not region.get('nodes'):
+            raise TopologyError(where + '.nodes: at least one node is needed')
+        host = region.get('host')
+        if host and not ipaddress.ip_address(host).is_loopback:
+            raise TopologyError(where + '.host: {0} is not a loopback address (the lab serves on 127.0.0.0/8 only)'
+                                .format(host))
+        for node, spec in region['nodes'].items():
+            for key in ('cores', 'memory_gib'):
+                if not isinstance(spec.get(key), int) or spec[key] <= 0:
+                    raise TopologyError('{0}.nodes.{1}.{2}: a positive integer is needed'.format(where, node, key))
+        for image in region.get('seed_images') or []:
+            if image.get('node') not in region['nodes']:
+                raise TopologyError('{0}.seed_images: node {1!r} is not a node of the region'.format(
+                    where, image.get('node')))
+    for code, store in (topo.get('stores') or {}).items():
+        if store.get('region') not in regions:
+            raise TopologyError('{0}: stores.{1}.region: {2!r} is not a region'.format(path, code, store.get('region')))
