@@ -1,5 +1,6 @@
 """Shared fixtures: the embedded lab (in-process) and a way to run playbooks and modules against it."""
 
+import itertools
 import json
 import os
 import subprocess
@@ -15,10 +16,19 @@ sys.path.insert(0, COLLECTIONS)
 from storedesk_lab.runtime import Lab  # noqa: E402
 
 
+_LABS = itertools.count()
+
+
+def next_host_offset():
+    """A loopback /16 of its own for every lab of this test run (and of each xdist worker)."""
+    worker = int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:] or 0)
+    return 1 + 40 * worker + next(_LABS) % 40
+
+
 def start_lab(tmp_path_factory, **kwargs):
-    """A lab on addresses apart from a running `lab up` (host_offset) and a port the system picks."""
+    """A lab on addresses apart from a running `lab up` and other tests' labs, on a port the system picks."""
     kwargs.setdefault('time_scale', 0.0)
-    lab = Lab(state_dir=str(tmp_path_factory.mktemp('lab')), port=0, host_offset=1, **kwargs)
+    lab = Lab(state_dir=str(tmp_path_factory.mktemp('lab')), port=0, host_offset=next_host_offset(), **kwargs)
     return lab.start()
 
 

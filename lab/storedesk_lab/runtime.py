@@ -68,14 +68,15 @@ class Lab(object):
 
     async def _start(self):
         hosts = []
+        net = 10 + self.host_offset    # every lab instance has its own 127.<net>.0.0/16
         for index, name in enumerate(sorted(self.topo['regions'])):
             spec = self.topo['regions'][name]
-            host = spec.get('host') or '127.10.{0}.1'.format(index + 1)
-            if self.host_offset:
-                host = '127.{0}.{1}.1'.format(10 + self.host_offset, index + 1)
+            host = spec.get('host') if not self.host_offset and spec.get('host') else \
+                '127.{0}.{1}.1'.format(net, index + 1)
             hosts.append(host)
+            # Desktops: a /18 per region (16k addresses), apart from the API hosts.
             pve = LabPve(name, spec, self.topo.get('time_model'), password=self.password, host=host,
-                         port=self.port, guest_net='127.{0}.0.0/16'.format(64 + 8 * self.host_offset + index))
+                         port=self.port, guest_net='127.{0}.{1}.0/18'.format(net, 64 * (index + 1)))
             pve.time_scale = self.time_scale
             pve.apitokens['root@pam!' + TOKEN_NAME] = self.token_secret
             self.regions[name] = pve
