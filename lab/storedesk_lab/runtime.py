@@ -15,6 +15,7 @@ from fakepve.certs import make_cert
 
 from . import faults, topology
 from .pve import LabPve
+from .store_network import StoreNetwork
 
 STATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.state')
 TOKEN_NAME = 'storedesk'
@@ -97,12 +98,18 @@ class Lab(object):
             lookup = getattr(pve, 'usb_mapping_device', None)
             fleet = WindowsFleet(pve, boot_secs=self.topo.get('time_model', {}).get('boot', 20),
                                  users={'storedesk-admin': self.winrm_password}, usb_mapping_lookup=lookup)
-            pve.on_created.append(fleet.attach)
+            pve.on_created.append(self._attacher(pve, fleet))
             pve.on_destroyed.append(fleet.detach)
             for vm in pve.vms:
                 if not vm.template:
-                    await fleet.attach(vm.vmid, pve.ip_of(vm.vmid))
+                    await self._attacher(pve, fleet)(vm.vmid, pve.ip_of(vm.vmid))
             self.fleets[name] = fleet
+
+    def _attacher(self, pve, fleet):
+        async def attach(vmid, ip):
+            await fleet.attach(vmid, ip)
+            fleet.desktop(vmid).network = StoreNetwork(pve, vmid, self.topo)
+        return attach
 
     async def _stop(self):
         for fleet in self.fleets.values():

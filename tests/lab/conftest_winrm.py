@@ -1,0 +1,88 @@
+"""Fixtures for the WinRM tests: import paths, a fleet of fake desktops on loopback, runner options.
+
+Imported explicitly by test_winrm_fake_desktops.py (pytest does not load it by itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def add_import_paths():
+    """Make `ansible_collections.storedesk.vdi` (this repo) and `storedesk_lab` importable."""
+    lab = os.path.join(ROOT, 'lab')
+    if lab not in sys.path:
+        sys.path.insert(0, lab)
+    try:
+        import ansible_collections.storedesk.vdi.plugins.module_utils  # noqa: F401
+        return
+    except ImportError:
+        pass
+    base = os.path.join(tempfile.gettempdir(), 'storedesk-collections-' + hashlib.sha1(ROOT.encode()).hexdigest()[:8])
+    link = os.path.join(base, 'ansible_collections', 'storedesk', 'vdi')
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        try:
+            os.symlink(ROOT, link)
+        except FileExistsError:
+            pass
+    sys.path.insert(0, base)
+    for name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
+        del sys.modules[name]   # re-resolve the namespace package with the new path
+
+
+add_import_paths()
+
+import pytest  # noqa: E402
+
+from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import WinrmOptions  # noqa: E402
+from storedesk_lab.windows.testing import FleetThread, StubPve, self_signed_cert  # noqa: E402
+
+PASSWORD = 'Pa$$w0rd-"quoted"-secret'
+USER = 'storedesk'
+
+
+def base_address():
+    """A loopback /24 of our own (per process), so parallel test workers never collide."""
+    n = os.getpid() % 200 + 20
+    return '127.{0}.{1}.'.format(41 + n // 250, n % 250)
+
+
+VMS = {  # vmid -> (name, usb config)
+    201: ('store-001-desk-01', {'usb0': 'host=0a5f:0001', 'usb1': 'mapping=receipt-printer', 'usb2': 'spice'}),
+    202: ('store-001-desk-02', {'usb0': 'host=1-2.3'}),
+    203: ('store-002-desk-01', {}),
+    204: ('store-002-desk-02', {}),
+    205: ('store-003-desk-01', {}),
+    206: ('store-003-desk-02', {}),
+}
+
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    """A running fleet: fleet thread, stub pve, {vmid: address}, CA file."""
+    prefix = base_address()
+    addresses = dict((vmid, prefix + str(i + 1)) for i, vmid in enumerate(VMS))
+    certfile, keyfile = self_signed_cert(str(tmp_path_factory.mktemp('tls')), hosts=list(addresses.values()))
+    pve = StubPve(time_scale=0.0)
+    for vmid, (name, usb) in VMS.items():
+        pve.add(vmid, name, config=usb)
+    mappings = {('receipt-printer', 'pve1'): '04B8:0202'}
+    fleet = FleetThread(pve, users={USER: PASSWORD}, tls=(certfile, keyfile), boot_secs=100.0,
+                        tls_port=5986, usb_mapping_lookup=lambda mid, node: mappings.get((mid, node)))
+    for vmid, address in addresses.items():
+        fleet.attach(vmid, address)
+    yield {'fleet': fleet, 'pve': pve, 'addr': addresses, 'ca': certfile}
+    fleet.close()
+
+
+def options(**overrides):
+    kwargs = dict(user=USER, password=PASSWORD, connection_timeout=3, operation_timeout=10, concurrency=8,
+                  retries=2, backoff=0.05, backoff_max=0.2)
+    kwargs.update(overrides)
+    return WinrmOptions(**kwargs).checked()

@@ -1,0 +1,114 @@
+"""Every shipped PowerShell script parses, follows the contract, and carries hostile input intact."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import importlib
+import json
+import os
+import re
+import sys
+import tempfile
+
+import pytest
+import tree_sitter
+import tree_sitter_powershell
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULE_UTILS = os.path.join(ROOT, 'plugins', 'module_utils')
+
+
+def _import_paths():
+    lab = os.path.join(ROOT, 'lab')
+    if lab not in sys.path:
+        sys.path.insert(0, lab)
+    try:
+        import ansible_collections.storedesk.vdi.plugins.module_utils  # noqa: F401
+        return
+    except ImportError:
+        pass
+    base = os.path.join(tempfile.gettempdir(), 'storedesk-collections-' + hashlib.sha1(ROOT.encode()).hexdigest()[:8])
+    link = os.path.join(base, 'ansible_collections', 'storedesk', 'vdi')
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        try:
+            os.symlink(ROOT, link)
+        except FileExistsError:
+            pass
+    sys.path.insert(0, base)
+    for name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
+        del sys.modules[name]
+
+
+_import_paths()
+
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+HEADER = re.compile(r'^# storedesk-script: ([a-z0-9-]+/\d+)\n')
+
+
+def shipped_scripts():
+    """(module, NAME, text) of every upper-case string constant in plugins/module_utils/_ps_*.py."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(MODULE_UTILS, '_ps_*.py'))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        module = importlib.import_module('ansible_collections.storedesk.vdi.plugins.module_utils.' + name)
+        for attr, value in sorted(vars(module).items()):
+            if attr.lstrip('_').isupper() and isinstance(value, str):
+                found.append((name, attr, value))
+    return found
+
+
+SCRIPTS = shipped_scripts()
+PUBLIC = [(m, n, t) for m, n, t in SCRIPTS if not n.startswith('_')]
+
+
+def test_scripts_are_discovered():
+    names = [n for _, n, _ in SCRIPTS]
+    assert 'PROBE' in names and 'STDIN_LOADER' in names
+
+
+@pytest.mark.parametrize('module,name,text', SCRIPTS, ids=['{0}.{1}'.format(m, n) for m, n, _ in SCRIPTS])
+def test_parses_without_error(module, name, text):
+    root = PARSER.parse(text.encode('utf-8')).root_node
+    assert not root.has_error, '{0}.{1} does not parse'.format(module, name)
+    assert text.isascii(), 'keep shipped PowerShell ASCII (stdin and code pages)'
+
+
+@pytest.mark.parametrize('module,name,text', PUBLIC, ids=['{0}.{1}'.format(m, n) for m, n, _ in PUBLIC])
+def test_public_script_has_a_header_and_a_model_in_the_fake(module, name, text):
+    from storedesk_lab.windows import CONTRACTS
+    header = HEADER.match(text)
+    assert header, '{0}.{1} must start with "# storedesk-script: name/version"'.format(module, name)
+    if header.group(1) != 'stdin-loader/1':
+        assert header.group(1) in CONTRACTS, 'the fake desktops have no contract for ' + header.group(1)
+        assert 'Invoke-StoredeskMain' in text and '$StoredeskInput' in text
+    assert "'" + '$StoredeskInput' not in text          # never interpolated into a string
+
+
+def test_header_names_are_unique():
+    heads = [HEADER.match(t).group(1) for _, _, t in PUBLIC]
+    assert len(heads) == len(set(heads))
+
+
+def test_the_parser_check_is_not_vacuous():
+    assert PARSER.parse(b'function f { if ($a -eq ) { }').root_node.has_error
+    multi_line_switch = b'switch ($x) {\n    1 { "one" }\n    2 { "two" }\n}\n'
+    assert not PARSER.parse(multi_line_switch).root_node.has_error
+
+
+@pytest.mark.parametrize('value', ["it's", '"quoted"', '$(Stop-Computer)', '`backtick`', 'a; b', 'line1\r\nline2',
+                                   "'; Remove-Item C:\\ -Recurse; '", '@{x=1}', '\u00e9\u4e2d\u2713', ''])
+def test_hostile_backend_names_come_back_intact_from_the_fake(value):
+    from ansible_collections.storedesk.vdi.plugins.module_utils._ps_scripts import PROBE
+    from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import with_input
+    from storedesk_lab.windows import WindowsDesktop
+    from storedesk_lab.windows.powershell import run_script
+
+    desktop = WindowsDesktop(vmid=1, computer_name='D1', network={'pos.example': 9})
+    payload = {'backends': [{'name': value, 'host': 'pos.example', 'port': 443}]}
+    execution = run_script(desktop, with_input(PROBE, payload))
+    doc = json.loads(execution.stdout.decode('utf-8'))
+    assert execution.rc == 0 and doc['ok']
+    assert doc['result']['backends'][0]['name'] == value
+    assert desktop.scripts_run == [('probe/1', payload)]
