@@ -19,6 +19,9 @@ from .store_network import StoreNetwork
 
 STATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.state')
 TOKEN_NAME = 'storedesk'
+# pyspnego's NTLM acceptor reads one user file per process (NTLM_USER_FILE), so every lab of a
+# process shares the desktops' admin password.
+WINRM_PASSWORD = secrets.token_urlsafe(15)
 
 
 class Lab(object):
@@ -32,7 +35,7 @@ class Lab(object):
         self.port = 8006 if port is None else port
         self.password = password or secrets.token_urlsafe(18)
         self.token_secret = secrets.token_hex(16)
-        self.winrm_password = secrets.token_urlsafe(15)
+        self.winrm_password = WINRM_PASSWORD
         self.control_port = control_port
         self.host_offset = host_offset
         self.regions = {}
