@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
 export PATH := $(BIN):$(PATH)
 TIME_SCALE ?= 0.05
 
-.PHONY: demo test setup sanity unit integration lint changelog lab-up lab-down clean
+.PHONY: browser demo test setup sanity unit integration lint changelog lab-up lab-down clean
 
 setup: $(STAMP) $(COLL)
 
@@ -29,10 +29,14 @@ $(COLL):
 	mkdir -p $(dir $(COLL))
 	ln -sfn $(CURDIR) $(COLL)
 
+# Headless Chromium renders the HTML reports in the tests (Debian's package).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null)
+
 demo: setup
 	bash scripts/demo.sh
 
-test: setup sanity unit integration lint changelog
+test: setup browser sanity unit integration lint changelog
 	@echo "make test: all checks passed"
 
 sanity: setup

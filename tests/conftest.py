@@ -1,10 +1,11 @@
 """Shared fixtures: the embedded lab (in-process) and a way to run playbooks and modules against it."""
 
-import itertools
 import json
 import os
+import random
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -16,20 +17,19 @@ sys.path.insert(0, COLLECTIONS)
 from storedesk_lab.runtime import Lab  # noqa: E402
 
 
-_LABS = itertools.count()
-
-
-def next_host_offset():
-    """A loopback /16 of its own for every lab of this test run (and of each xdist worker)."""
-    worker = int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:] or 0)
-    return 1 + 40 * worker + next(_LABS) % 40
-
-
 def start_lab(tmp_path_factory, **kwargs):
-    """A lab on addresses apart from a running `lab up` and other tests' labs, on a port the system picks."""
+    """A lab on a loopback /16 of its own (apart from `lab up` and from other test runs' labs, which may be
+    running at the same time), on ports the system picks."""
     kwargs.setdefault('time_scale', 0.0)
-    lab = Lab(state_dir=str(tmp_path_factory.mktemp('lab')), port=0, host_offset=next_host_offset(), **kwargs)
-    return lab.start()
+    rng = random.Random(os.getpid() * 7919 + time.monotonic_ns())
+    for attempt in range(8):
+        lab = Lab(state_dir=str(tmp_path_factory.mktemp('lab')), port=0, host_offset=rng.randint(1, 239), **kwargs)
+        try:
+            return lab.start()
+        except OSError:      # another lab holds that /16: take another
+            lab.stop()
+            if attempt == 7:
+                raise
 
 
 @pytest.fixture(scope='session')

@@ -29,6 +29,7 @@ h1{font-size:24px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .card .v{font-size:22px;font-weight:700}.card .l{color:#5b6b7b;font-size:12px;text-transform:uppercase}
 .card .n{color:#5b6b7b;font-size:12px}
 section{background:#fff;border-radius:6px;padding:12px 16px 16px;margin-top:16px;box-shadow:0 1px 2px #0002}
+.wide{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e4e8ec;vertical-align:top}
 th{background:#eef1f4;font-weight:600}
@@ -64,11 +65,12 @@ def _cell(value):
 
 
 def _table(table):
+    """columns: keys, or {key, label}; a key's label defaults to the key in words."""
     rows = table.get('rows') or []
-    columns = table.get('columns') or (list(rows[0]) if rows else [])
-    head = ''.join('<th>{0}</th>'.format(escape(str(c))) for c in columns)
-    body = ''.join('<tr>{0}</tr>'.format(''.join(_cell(r.get(c)) for c in columns)) for r in rows)
-    return '<table><thead><tr>{0}</tr></thead><tbody>{1}</tbody></table>'.format(head, body)
+    columns = [c if isinstance(c, dict) else {'key': c} for c in (table.get('columns') or (list(rows[0]) if rows else []))]
+    head = ''.join('<th>{0}</th>'.format(escape(str(c.get('label') or c['key'].replace('_', ' ')))) for c in columns)
+    body = ''.join('<tr>{0}</tr>'.format(''.join(_cell(r.get(c['key'])) for c in columns)) for r in rows)
+    return '<div class="wide"><table><thead><tr>{0}</tr></thead><tbody>{1}</tbody></table></div>'.format(head, body)
 
 
 def _chart(chart):
