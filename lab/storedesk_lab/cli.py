@@ -17,11 +17,17 @@ import time
 import urllib.request
 
 from . import faults
-from .runtime import STATE_DIR, Lab
+from . import runtime
+from .runtime import Lab
+
+
+def state_dir():
+    """Where `lab up` keeps lab.json, lab.env and the CA (STOREDESK_LAB_STATE overrides lab/.state)."""
+    return os.environ.get('STOREDESK_LAB_STATE') or runtime.STATE_DIR
 
 
 def _state():
-    path = os.path.join(STATE_DIR, 'lab.json')
+    path = os.path.join(state_dir(), 'lab.json')
     if not os.path.exists(path):
         return None
     with open(path) as fh:
@@ -46,7 +52,8 @@ def _control(state, path, body=None):
 
 def cmd_serve(args):
     """Run the lab in the foreground until SIGTERM/SIGINT (what `lab up` starts)."""
-    lab = Lab(args.topology, time_scale=args.time_scale, port=args.port).start()
+    lab = Lab(args.topology, time_scale=args.time_scale, port=args.port, state_dir=state_dir(),
+              host_offset=args.host_offset).start()
     lab.write_files()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -56,7 +63,7 @@ def cmd_serve(args):
     lab.stop()
     for name in ('lab.json',):
         try:
-            os.remove(os.path.join(STATE_DIR, name))
+            os.remove(os.path.join(state_dir(), name))
         except OSError:
             pass
     return 0
@@ -66,14 +73,15 @@ def cmd_up(args):
     if _state():
         print('lab already up; `lab down` first', file=sys.stderr)
         return 1
-    os.makedirs(STATE_DIR, exist_ok=True)
+    os.makedirs(state_dir(), exist_ok=True)
     try:
-        os.remove(os.path.join(STATE_DIR, 'lab.json'))
+        os.remove(os.path.join(state_dir(), 'lab.json'))
     except OSError:
         pass
     argv = [sys.executable, '-m', 'storedesk_lab', 'serve', '--time-scale', str(args.time_scale),
-            '--port', str(args.port)] + (['--topology', args.topology] if args.topology else [])
-    log = open(os.path.join(STATE_DIR, 'lab.log'), 'ab')
+            '--port', str(args.port), '--host-offset', str(args.host_offset)] + \
+        (['--topology', os.path.abspath(args.topology)] if args.topology else [])
+    log = open(os.path.join(state_dir(), 'lab.log'), 'ab')
     proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
                             env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
                                 os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -84,7 +92,7 @@ def cmd_up(args):
         if state and state['pid'] == proc.pid:
             break
         if proc.poll() is not None:
-            print('lab failed to start; see {0}'.format(os.path.join(STATE_DIR, 'lab.log')), file=sys.stderr)
+            print('lab failed to start; see {0}'.format(os.path.join(state_dir(), 'lab.log')), file=sys.stderr)
             return 1
         time.sleep(0.1)
     else:
@@ -167,6 +175,8 @@ def main(argv=None):
         p.add_argument('--topology')
         p.add_argument('--time-scale', type=float, default=float(os.environ.get('STOREDESK_LAB_TIME_SCALE', 0.05)))
         p.add_argument('--port', type=int, default=8006)
+        p.add_argument('--host-offset', type=int, default=0,
+                       help='serve on 127.<10+N>.0.0/16 instead of the topology addresses (parallel labs)')
     sub.add_parser('status')
     sub.add_parser('down')
     p = sub.add_parser('fault')
