@@ -15,7 +15,7 @@ from fakepve.certs import make_cert
 
 from . import faults, topology
 from .pve import LabPve
-from .store_network import StoreNetwork
+from .store_network import StoreNetwork, StoreThinClient
 
 STATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.state')
 TOKEN_NAME = 'storedesk'
@@ -111,7 +111,9 @@ class Lab(object):
     def _attacher(self, pve, fleet):
         async def attach(vmid, ip):
             await fleet.attach(vmid, ip)
-            fleet.desktop(vmid).network = StoreNetwork(pve, vmid, self.topo)
+            desktop = fleet.desktop(vmid)
+            desktop.network = StoreNetwork(pve, vmid, self.topo)
+            desktop.spice_shared = StoreThinClient(pve, vmid, self.topo)
         return attach
 
     async def _stop(self):
