@@ -43,3 +43,15 @@ def test_report_is_self_contained_and_escapes():
     assert 'Pilot &lt;gate&gt;' in html and '<script' not in html and 'http' not in html
     assert html.count('<rect') == 2 and '#d0432f' in html        # the missed KPI bar is red
     assert '<td class="tag-ok">PASS</td>' in html
+
+
+def test_kpi_gate_names_every_miss():
+    from ansible_collections.storedesk.vdi.plugins.plugin_utils import _kpi
+    thresholds = {'ready_seconds': 120, 'backend_latency_ms': 80, 'scanner_present_pct': 100}
+    results = [{'store': 'sh-0001', 'ready_seconds': 40, 'backend_latency_ms': 20, 'scanner_present_pct': 100},
+               {'store': 'cd-0204', 'ready_seconds': 40, 'backend_latency_ms': 158, 'scanner_present_pct': None}]
+    gate = _kpi.gate(results, thresholds)
+    assert gate['passed'] is False
+    assert gate['misses'] == ['cd-0204: backend_latency_ms 158ms above 80ms', 'cd-0204: scanner_present_pct not measured']
+    assert [s['verdict'] for s in gate['stores']] == ['PASS', 'FAIL']
+    assert [b['ok'] for b in _kpi.bars(results, 'backend_latency_ms', thresholds)] == [True, False]

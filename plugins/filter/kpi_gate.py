@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: storedesk.vdi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: kpi_gate
+short_description: The pilot gate - each store's measured KPIs against the thresholds
+version_added: 0.1.0
+author: storedesk.vdi maintainers (@storedesk)
+description:
+  - Compares C(ready_seconds), C(backend_latency_ms) and C(account_switch_seconds) (at most the threshold) and
+    C(scanner_present_pct), C(print_success_pct) (at least the threshold) per store.
+  - A KPI with a threshold that was not measured is a miss.
+options:
+  _input:
+    description: Per store, C(store) and the measured KPIs.
+    type: list
+    elements: dict
+    required: true
+  thresholds:
+    description: The thresholds by KPI name (C(storedesk_kpi_thresholds)).
+    type: dict
+    required: true
+'''
+
+EXAMPLES = r'''
+- name: Decide the pilot gate
+  ansible.builtin.set_fact:
+    gate: "{{ kpi_results | storedesk.vdi.kpi_gate(storedesk_kpi_thresholds) }}"
+'''
+
+RETURN = r'''
+_value:
+  description: C(passed), per store C(stores) (values, C(verdict) PASS or FAIL, C(reasons)), and all C(misses).
+  type: dict
+'''
+
+from ansible_collections.storedesk.vdi.plugins.plugin_utils._kpi import gate
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'kpi_gate': gate}

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: storedesk.vdi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pilot gate (private, pure): each store's measured KPIs against the thresholds."""
+
+from __future__ import annotations
+
+# KPI -> (threshold key, 'max' when lower is better, 'min' when higher is better, unit)
+KPIS = {
+    'ready_seconds': ('ready_seconds', 'max', 's'),
+    'backend_latency_ms': ('backend_latency_ms', 'max', 'ms'),
+    'scanner_present_pct': ('scanner_present_pct', 'min', '%'),
+    'print_success_pct': ('print_success_pct', 'min', '%'),
+    'account_switch_seconds': ('account_switch_seconds', 'max', 's'),
+}
+
+
+def gate(results, thresholds):
+    """{'passed': bool, 'stores': [...], 'misses': [...]}: a KPI that was not measured is a miss too."""
+    stores, misses = [], []
+    for result in results:
+        row = {'store': result.get('store'), 'desktops': result.get('desktops')}
+        reasons = []
+        for kpi, (key, sense, unit) in KPIS.items():
+            if key not in thresholds:
+                continue
+            value, limit = result.get(kpi), thresholds[key]
+            row[kpi] = value
+            if value is None:
+                reasons.append('{0} not measured'.format(kpi))
+            elif (sense == 'max' and value > limit) or (sense == 'min' and value < limit):
+                side = 'above' if sense == 'max' else 'below'
+                reasons.append('{0} {1}{2} {3} {4}{2}'.format(kpi, _num(value), unit, side, _num(limit)))
+        row['verdict'] = 'FAIL' if reasons else 'PASS'
+        row['reasons'] = reasons
+        misses.extend('{0}: {1}'.format(row['store'], r) for r in reasons)
+        stores.append(row)
+    return {'passed': bool(stores) and not misses, 'stores': stores, 'misses': misses}
+
+
+def bars(results, kpi, thresholds):
+    """Chart bars of one KPI per store against its threshold."""
+    key, sense, _unit = KPIS[kpi]
+    limit = thresholds.get(key)
+    out = []
+    for result in results:
+        value = result.get(kpi)
+        ok = value is not None and limit is not None and (value <= limit if sense == 'max' else value >= limit)
+        out.append({'label': result.get('store'), 'value': value if value is not None else 0, 'limit': limit,
+                    'ok': ok})
+    return out
+
+
+def _num(value):
+    return '{0:g}'.format(round(float(value), 1))
