@@ -16,9 +16,14 @@ KPIS = {
 
 
 def gate(results, thresholds):
-    """{'passed': bool, 'stores': [...], 'misses': [...]}: a KPI that was not measured is a miss too."""
+    """{'passed': bool, 'stores': [...], 'misses': [...]}: a KPI that was not measured is a miss too.
+
+    A result may carry its store's own `thresholds` (e.g. a weak-link store's latency), over the common ones.
+    """
+    common = thresholds
     stores, misses = [], []
     for result in results:
+        thresholds = dict(common, **(result.get('thresholds') or {}))
         row = {'store': result.get('store'), 'desktops': result.get('desktops')}
         reasons = []
         for kpi, (key, sense, unit) in KPIS.items():
@@ -41,9 +46,9 @@ def gate(results, thresholds):
 def bars(results, kpi, thresholds):
     """Chart bars of one KPI per store against its threshold."""
     key, sense, _unit = KPIS[kpi]
-    limit = thresholds.get(key)
     out = []
     for result in results:
+        limit = dict(thresholds, **(result.get('thresholds') or {})).get(key)
         value = result.get(kpi)
         ok = value is not None and limit is not None and (value <= limit if sense == 'max' else value >= limit)
         out.append({'label': result.get('store'), 'value': value if value is not None else 0, 'limit': limit,
