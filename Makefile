@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
 export PATH := $(BIN):$(PATH)
 TIME_SCALE ?= 0.05
 
-.PHONY: browser demo test setup sanity unit integration lint changelog lab-up lab-down clean
+.PHONY: browser docs demo test setup sanity unit integration lint changelog lab-up lab-down clean
 
 setup: $(STAMP) $(COLL)
 
@@ -36,7 +36,7 @@ browser:
 demo: setup
 	bash scripts/demo.sh
 
-test: setup browser sanity unit integration lint changelog
+test: setup browser sanity unit integration lint changelog docs
 	@echo "make test: all checks passed"
 
 sanity: setup
@@ -53,6 +53,10 @@ lint: setup
 
 changelog: setup
 	$(BIN)/antsibull-changelog lint
+
+# HTML docs of every plugin and role (antsibull-docs + Sphinx); any warning fails.
+docs: setup
+	bash docs/build.sh
 
 lab-up: setup
 	$(BIN)/lab up --time-scale $(TIME_SCALE)
