@@ -50,6 +50,8 @@ class LabPve(LabBase):
                 conf['pool'] = sid
             self.storages[sid] = dict(self.storages.get(sid, {}), **conf)
             self.storage_sizes[sid] = int(st.get('size_gib', 100)) * GIB
+        for realm, kind in (spec.get('realms') or {}).items():
+            self.add_realm(realm, kind, comment='lab directory')
         for iso in spec.get('isos') or []:
             self.store_file('local', iso, 5 * GIB)
         if spec.get('base_vm'):

@@ -36,6 +36,7 @@ class Lab(object):
         self.password = password or secrets.token_urlsafe(18)
         self.token_secret = secrets.token_hex(16)
         self.winrm_password = WINRM_PASSWORD
+        self.staff_password = secrets.token_urlsafe(12)
         self.control_port = control_port
         self.host_offset = host_offset
         self.regions = {}
@@ -180,7 +181,8 @@ class Lab(object):
                'PROXMOX_USER': 'root@pam', 'PROXMOX_PASSWORD': self.password,
                'PROXMOX_TOKEN_ID': 'root@pam!' + TOKEN_NAME, 'PROXMOX_TOKEN_SECRET': self.token_secret,
                'PROXMOX_CA_PATH': self.cafile, 'PROXMOX_VALIDATE_CERTS': 'true',
-               'STOREDESK_WINRM_USER': 'storedesk-admin', 'STOREDESK_WINRM_PASSWORD': self.winrm_password}
+               'STOREDESK_WINRM_USER': 'storedesk-admin', 'STOREDESK_WINRM_PASSWORD': self.winrm_password,
+               'STOREDESK_STAFF_PASSWORD': self.staff_password}
         for name in names:
             pve = self.regions[name]
             env['PROXMOX_HOST_' + name.upper()] = pve.host

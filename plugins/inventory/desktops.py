@@ -147,6 +147,7 @@ regions:
   - name: east
   - name: west
 
+---
 # prod.desktops.yml: API tokens per region, secrets from a vaulted vars file through lookups
 plugin: storedesk.vdi.desktops
 regions:

@@ -14,7 +14,7 @@ description:
     C(/cluster/resources), optionally only those of given stores.
   - With O(addresses=true), asks the guest agent of every running desktop for its address (one request per
     running desktop, concurrently, at most 4 per node), so the records can be handed to
-    M(storedesk.vdi.desktop_probe), M(storedesk.vdi.win_printer) and the other WinRM modules.
+    M(storedesk.vdi.desktop_probe) and the other WinRM modules.
 author:
   - storedesk.vdi maintainers (@storedesk)
 extends_documentation_fragment:

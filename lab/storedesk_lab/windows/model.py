@@ -27,6 +27,7 @@ class Faults:
     hang: bool = False              # commands never finish (Receive times out, as Windows does)
     garbage_output: str | None = None  # the command prints this instead of the script's JSON
     http_500: int = 0               # answer WS-Man requests with an internal error fault
+    sysprep_hangs: int = 0          # sysprep starts but never powers the VM off (golden image builds)
 
     def take(self, name):
         value = getattr(self, name)
@@ -57,6 +58,8 @@ class WindowsDesktop:
     sysprep_state: str = 'IMAGE_STATE_COMPLETE'
     installed_software: list = field(default_factory=list)   # {name, version, publisher}
     driver_store: dict = field(default_factory=dict)         # 'oem12.inf' -> {original, provider, class, version}
+    registry: dict = field(default_factory=dict)             # 'HKLM:\\path' -> {value name: {type, value}}
+    files: dict = field(default_factory=dict)                # 'C:\\path\\file' -> {bytes, source, content}
     printer_drivers: dict = field(default_factory=lambda: {
         'Microsoft Print To PDF': {'inf': 'C:\\Windows\\INF\\ntprint.inf'}})
     printer_ports: dict = field(default_factory=lambda: {'PORTPROMPT:': {'host': ''}})  # name -> {host}
@@ -67,6 +70,9 @@ class WindowsDesktop:
     logon_scripts: list = field(default_factory=list)        # commands run at every user logon
     extra_usb: list = field(default_factory=list)            # VID:PID plugged in outside Proxmox's config
     spice_shared: list = field(default_factory=list)         # VID:PID the thin client redirects over SPICE
+    # Files this desktop can see at UNC folders (r'\\srv\share\dir' -> {file name: text, or for a driver INF
+    # {'printer_drivers': [names]}}); case-insensitive; read by contracts_devices.py
+    unc_files: dict = field(default_factory=dict)
     disks: dict = field(default_factory=lambda: {'C:': {'free': 48 * 2 ** 30, 'size': 128 * 2 ** 30}})
     network: dict = field(default_factory=dict)              # host -> TCP connect ms, None = no answer
     # WinRM service configuration (winrm get winrm/config/service)

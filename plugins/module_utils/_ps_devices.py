@@ -1,0 +1,415 @@
+# -*- coding: utf-8 -*-
+# Copyright: storedesk.vdi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PowerShell of the store-device modules (private): printers and per-user drives (see _ps_scripts).
+
+Each script carries the whole desired state of one desktop in its JSON input and works item by item:
+every item (driver, port, printer, profile) ends as ok / changed / failed / skipped with Windows' own
+message, so a desktop is never left half-configured without saying which half. With "check": true the
+script computes the same plan and changes nothing.
+
+Per-user settings reach store staff, not the WinRM account: they are written into every user profile's
+hive (HKU\\<SID>, mounting unloaded NTUSER.DAT files with reg load) and into the Default User hive, which
+Windows copies into every profile created later.
+"""
+
+from __future__ import annotations
+
+from ._ps_scripts import _script
+
+# Shared by both scripts: the user hives of this desktop, mounted one at a time.
+_HIVES = r'''
+function Get-StoredeskUserHives {
+    # Local and domain user profiles, then the Default User hive (what new profiles start from).
+    $list = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList'
+    $hives = @()
+    foreach ($key in Get-ChildItem -LiteralPath $list) {
+        $sid = $key.PSChildName
+        if ($sid -notmatch '^S-1-5-21-') {
+            continue
+        }
+        $path = [Environment]::ExpandEnvironmentVariables([string]$key.GetValue('ProfileImagePath'))
+        $hives += @{ sid = $sid; user = (Split-Path -Leaf $path); file = (Join-Path $path 'NTUSER.DAT') }
+    }
+    $default = [Environment]::ExpandEnvironmentVariables([string](Get-ItemProperty -LiteralPath $list).Default)
+    $hives += @{ sid = 'DEFAULT'; user = 'Default'; file = (Join-Path $default 'NTUSER.DAT') }
+    return $hives
+}
+
+function Invoke-StoredeskInHive {
+    # Runs $Action with the registry root of the hive (loaded: HKU\<SID>; else reg load / unload).
+    param($Hive, [scriptblock]$Action)
+    $loaded = 'Registry::HKEY_USERS\' + $Hive.sid
+    if ($Hive.sid -ne 'DEFAULT' -and (Test-Path -LiteralPath $loaded)) {
+        return (& $Action $loaded 'loaded')
+    }
+    if (-not (Test-Path -LiteralPath $Hive.file)) {
+        throw ('The profile hive ' + $Hive.file + ' does not exist.')
+    }
+    $mount = 'StoredeskDevices'
+    $output = & reg.exe load ('HKU\' + $mount) $Hive.file 2>&1
+    if ($LASTEXITCODE -ne 0) {
+        throw ('reg load ' + $Hive.file + ': ' + ($output -join ' '))
+    }
+    try {
+        return (& $Action ('Registry::HKEY_USERS\' + $mount) 'hive')
+    }
+    finally {
+        [GC]::Collect()
+        [GC]::WaitForPendingFinalizers()
+        $null = & reg.exe unload ('HKU\' + $mount) 2>&1
+    }
+}
+
+function New-StoredeskItem {
+    param([string]$Kind, [string]$Name)
+    return @{ kind = $Kind; name = $Name; status = 'ok'; actions = @(); error = $null }
+}
+
+function Set-StoredeskFailed {
+    param($Item, $ErrorRecord)
+    $Item.status = 'failed'
+    $Item.error = [string]$ErrorRecord.Exception.Message
+}
+'''
+
+WIN_PRINTER = _script('win-printer/1', r'''
+# Printers of this desktop as a whole desired state: drivers, TCP/IP ports, queues, removals,
+# the default printer of every user profile (and the Default User hive), test pages.
+# Input: {"check": bool,
+#         "drivers": [{"name", "inf", "package"}],
+#         "ports": [{"name", "host", "protocol": "raw"|"lpr", "port": int, "queue"}],
+#         "printers": [{"name", "driver", "port", "shared", "share_name", "comment", "location"}],
+#         "absent": [name], "exclusive": bool, "builtin": [name],
+#         "default_printer": name or null, "test_page": [name]}
+# Result: {"items": [{"kind", "name", "status": ok|changed|failed|skipped, "actions", "error"}]}
+''' + _HIVES + r'''
+function Copy-StoredeskPackage {
+    # The driver package (a UNC folder, or an http(s) URL of a zip) as a local folder.
+    param($Driver)
+    $local = Join-Path $env:TEMP ('storedesk-driver-' + [guid]::NewGuid().ToString('N'))
+    $null = New-Item -ItemType Directory -Path $local
+    if ([string]$Driver.package -match '^https?://') {
+        $zip = $local + '.zip'
+        Invoke-WebRequest -Uri ([string]$Driver.package) -OutFile $zip -UseBasicParsing
+        Expand-Archive -LiteralPath $zip -DestinationPath $local
+        Remove-Item -LiteralPath $zip -Force
+    }
+    else {
+        Copy-Item -Path (Join-Path ([string]$Driver.package) '*') -Destination $local -Recurse
+    }
+    return $local
+}
+
+function Install-StoredeskDriver {
+    param($Driver, $Item, [bool]$Check)
+    if ($null -ne (Get-PrinterDriver -Name $Driver.name -ErrorAction SilentlyContinue)) {
+        return
+    }
+    $Item.status = 'changed'
+    $Item.actions += ('stage ' + $Driver.inf + ' from ' + $Driver.package + ' and install ' + $Driver.name)
+    if ($Check) {
+        return
+    }
+    $local = Copy-StoredeskPackage -Driver $Driver
+    try {
+        $output = & pnputil.exe /add-driver (Join-Path $local ([string]$Driver.inf)) /install 2>&1
+        # 0: added; 3010: added, reboot wanted; 259: added, no device to install it on (printer INFs)
+        if (@(0, 259, 3010) -notcontains $LASTEXITCODE) {
+            $lines = @($output | Where-Object { [string]$_ -match 'Failed|error|cannot' })
+            if ($lines.Count -eq 0) {
+                $lines = @($output)
+            }
+            throw ('pnputil /add-driver ' + $Driver.inf + ': ' + (($lines | ForEach-Object { ([string]$_).Trim() }) -join ' '))
+        }
+        Add-PrinterDriver -Name $Driver.name
+    }
+    finally {
+        Remove-Item -LiteralPath $local -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}
+
+function Install-StoredeskPort {
+    param($Port, $Item, [bool]$Check)
+    if ($null -ne (Get-PrinterPort -Name $Port.name -ErrorAction SilentlyContinue)) {
+        return
+    }
+    $Item.status = 'changed'
+    $Item.actions += ('add port ' + $Port.name + ' -> ' + $Port.host)
+    if ($Check) {
+        return
+    }
+    if ($Port.protocol -eq 'lpr') {
+        Add-PrinterPort -Name $Port.name -LprHostAddress $Port.host -LprQueueName $Port.queue -LprByteCounting
+    }
+    else {
+        Add-PrinterPort -Name $Port.name -PrinterHostAddress $Port.host -PortNumber ([int]$Port.port)
+    }
+}
+
+function Install-StoredeskPrinter {
+    param($Printer, $Item, [bool]$Check)
+    $current = Get-Printer -Name $Printer.name -ErrorAction SilentlyContinue
+    if ($null -eq $current) {
+        $Item.status = 'changed'
+        $Item.actions += ('add printer ' + $Printer.name)
+        if (-not $Check) {
+            $add = @{ Name = $Printer.name; DriverName = $Printer.driver; PortName = $Printer.port }
+            if ($Printer.shared) {
+                $add.Shared = $true
+                $add.ShareName = $Printer.share_name
+            }
+            if ($null -ne $Printer.comment) {
+                $add.Comment = $Printer.comment
+            }
+            if ($null -ne $Printer.location) {
+                $add.Location = $Printer.location
+            }
+            Add-Printer @add
+        }
+        return
+    }
+    $set = @{}
+    if ($current.DriverName -ne $Printer.driver) {
+        $set.DriverName = $Printer.driver
+    }
+    if ($current.PortName -ne $Printer.port) {
+        $set.PortName = $Printer.port
+    }
+    if ([bool]$current.Shared -ne [bool]$Printer.shared) {
+        $set.Shared = [bool]$Printer.shared
+        if ($Printer.shared) {
+            $set.ShareName = $Printer.share_name
+        }
+    }
+    if ($null -ne $Printer.comment -and [string]$current.Comment -ne $Printer.comment) {
+        $set.Comment = $Printer.comment
+    }
+    if ($null -ne $Printer.location -and [string]$current.Location -ne $Printer.location) {
+        $set.Location = $Printer.location
+    }
+    if ($set.Count -gt 0) {
+        $Item.status = 'changed'
+        $Item.actions += ('set ' + (($set.Keys | Sort-Object) -join ', ') + ' of printer ' + $Printer.name)
+        if (-not $Check) {
+            Set-Printer -Name $Printer.name @set
+        }
+    }
+}
+
+function Set-StoredeskDefaultPrinter {
+    # Device = "<printer>,winspool,Ne00:" (Windows fixes the Ne port itself) and
+    # LegacyDefaultPrinterMode = 1 (Windows must not switch to the last used printer) in one user hive.
+    param($Hive, [string]$Name, $Item, [bool]$Check)
+    $device = $Name + ',winspool,Ne00:'
+    $action = {
+        param($Root, $Source)
+        $key = $Root + '\Software\Microsoft\Windows NT\CurrentVersion\Windows'
+        $now = Get-ItemProperty -LiteralPath $key -ErrorAction SilentlyContinue
+        $same = ($null -ne $now -and ([string]$now.Device -split ',')[0] -eq $Name -and [int]$now.LegacyDefaultPrinterMode -eq 1)
+        if ($same) {
+            return $false
+        }
+        if (-not $Check) {
+            if (-not (Test-Path -LiteralPath $key)) {
+                $null = New-Item -Path $key -Force
+            }
+            Set-ItemProperty -LiteralPath $key -Name 'Device' -Value $device -Type String
+            Set-ItemProperty -LiteralPath $key -Name 'LegacyDefaultPrinterMode' -Value 1 -Type DWord
+        }
+        return $true
+    }
+    if (Invoke-StoredeskInHive -Hive $Hive -Action $action) {
+        $Item.status = 'changed'
+        $Item.actions += ('default printer ' + $Name)
+    }
+}
+
+function Invoke-StoredeskItem {
+    # One item in its own try: a failure is recorded on the item, the other items go on.
+    param($Item, [scriptblock]$Work)
+    Set-StoredeskStep ($Item.kind + ':' + $Item.name)
+    try {
+        & $Work $Item
+    }
+    catch {
+        Set-StoredeskFailed -Item $Item -ErrorRecord $_
+    }
+    return $Item
+}
+
+function Invoke-StoredeskMain {
+    param($Request)
+    $check = [bool]$Request.check
+    $items = @()
+    $failedDrivers = @{}
+    $failedPorts = @{}
+    foreach ($driver in @($Request.drivers)) {
+        $item = Invoke-StoredeskItem (New-StoredeskItem 'driver' $driver.name) { param($it) Install-StoredeskDriver -Driver $driver -Item $it -Check $check }
+        if ($item.status -eq 'failed') {
+            $failedDrivers[$driver.name] = $true
+        }
+        $items += $item
+    }
+    foreach ($port in @($Request.ports)) {
+        $item = Invoke-StoredeskItem (New-StoredeskItem 'port' $port.name) { param($it) Install-StoredeskPort -Port $port -Item $it -Check $check }
+        if ($item.status -eq 'failed') {
+            $failedPorts[$port.name] = $true
+        }
+        $items += $item
+    }
+    $ready = @{}
+    foreach ($printer in @($Request.printers)) {
+        $item = New-StoredeskItem 'printer' $printer.name
+        if ($failedDrivers.ContainsKey($printer.driver) -or $failedPorts.ContainsKey($printer.port)) {
+            $item.status = 'skipped'
+            $item.error = 'not configured: its driver or port failed above'
+        }
+        else {
+            $item = Invoke-StoredeskItem $item { param($it) Install-StoredeskPrinter -Printer $printer -Item $it -Check $check }
+        }
+        if ($item.status -ne 'failed' -and $item.status -ne 'skipped') {
+            $ready[$printer.name] = $true
+        }
+        $items += $item
+    }
+    $keep = @{}
+    foreach ($name in @($Request.builtin) + @($Request.printers | ForEach-Object { $_.name })) {
+        $keep[[string]$name] = $true
+    }
+    $remove = @($Request.absent)
+    if ($Request.exclusive) {
+        $remove += @(Get-Printer | Where-Object { -not $keep.ContainsKey($_.Name) } | ForEach-Object { $_.Name })
+    }
+    foreach ($name in ($remove | Sort-Object -Unique)) {
+        if ($null -eq (Get-Printer -Name $name -ErrorAction SilentlyContinue)) {
+            continue
+        }
+        $item = New-StoredeskItem 'removal' $name
+        $item.status = 'changed'
+        $item.actions += ('remove printer ' + $name)
+        $items += Invoke-StoredeskItem $item {
+            param($it)
+            if (-not $check) {
+                Remove-Printer -Name $name
+            }
+        }
+    }
+    if ($Request.default_printer) {
+        $name = [string]$Request.default_printer
+        foreach ($hive in Get-StoredeskUserHives) {
+            $item = New-StoredeskItem 'default' ($hive.user + ' (' + $hive.sid + ')')
+            if (-not $ready.ContainsKey($name)) {
+                $item.status = 'skipped'
+                $item.error = 'printer ' + $name + ' is not configured on this desktop'
+            }
+            else {
+                $item = Invoke-StoredeskItem $item { param($it) Set-StoredeskDefaultPrinter -Hive $hive -Name $name -Item $it -Check $check }
+            }
+            $items += $item
+        }
+    }
+    foreach ($name in @($Request.test_page)) {
+        $item = New-StoredeskItem 'test_page' $name
+        if ($check -or -not $ready.ContainsKey([string]$name)) {
+            $item.status = 'skipped'
+            $item.error = 'check mode, or printer not configured'
+        }
+        else {
+            $item = Invoke-StoredeskItem $item {
+                param($it)
+                $printer = Get-CimInstance -ClassName Win32_Printer | Where-Object { $_.Name -eq $name }
+                $answer = Invoke-CimMethod -InputObject $printer -MethodName PrintTestPage
+                if ($answer.ReturnValue -ne 0) {
+                    throw ('PrintTestPage returned ' + $answer.ReturnValue)
+                }
+                $it.actions += 'test page sent'
+            }
+        }
+        $items += $item
+    }
+    $changed = (-not $check) -and (@($items | Where-Object { $_.status -eq 'changed' }).Count -gt 0)
+    return @{ changed = $changed; result = @{ items = $items } }
+}
+''')
+
+WIN_USER_DRIVE = _script('win-user-drive/1', r'''
+# A network drive for every user of this desktop: HKU\<SID>\Network\<letter> in every profile and in
+# the Default User hive (Windows reconnects it at each logon with the user's own credentials), and
+# whether a marker file (a version stamp) is visible at the UNC path from here.
+# Input: {"check": bool, "letter": "M", "unc": "\\server\share", "state": "present"|"absent",
+#         "marker": name or null}
+# Result: {"items": [...], "marker": {"path", "visible", "content", "error"}}
+''' + _HIVES + r'''
+function Set-StoredeskDrive {
+    param($Hive, $Request, $Item, [bool]$Check)
+    $action = {
+        param($Root, $Source)
+        $key = $Root + '\Network\' + $Request.letter
+        $now = Get-ItemProperty -LiteralPath $key -ErrorAction SilentlyContinue
+        if ($Request.state -eq 'absent') {
+            if ($null -eq $now) {
+                return $false
+            }
+            if (-not $Check) {
+                Remove-Item -LiteralPath $key -Recurse -Force
+            }
+            return $true
+        }
+        if ($null -ne $now -and [string]$now.RemotePath -eq $Request.unc -and [int]$now.ConnectionType -eq 1) {
+            return $false
+        }
+        if (-not $Check) {
+            $null = New-Item -Path $key -Force
+            Set-ItemProperty -LiteralPath $key -Name 'RemotePath' -Value ([string]$Request.unc) -Type String
+            Set-ItemProperty -LiteralPath $key -Name 'UserName' -Value '' -Type String
+            Set-ItemProperty -LiteralPath $key -Name 'ProviderName' -Value 'Microsoft Windows Network' -Type String
+            Set-ItemProperty -LiteralPath $key -Name 'ProviderType' -Value 131072 -Type DWord
+            Set-ItemProperty -LiteralPath $key -Name 'ConnectionType' -Value 1 -Type DWord
+            Set-ItemProperty -LiteralPath $key -Name 'DeferFlags' -Value 4 -Type DWord
+        }
+        return $true
+    }
+    if (Invoke-StoredeskInHive -Hive $Hive -Action $action) {
+        $Item.status = 'changed'
+        $Item.actions += ($Request.state + ' ' + $Request.letter + ': ' + $Request.unc)
+    }
+}
+
+function Invoke-StoredeskMain {
+    param($Request)
+    $check = [bool]$Request.check
+    $items = @()
+    foreach ($hive in Get-StoredeskUserHives) {
+        $item = New-StoredeskItem 'drive' ($hive.user + ' (' + $hive.sid + ')')
+        Set-StoredeskStep ('drive:' + $hive.sid)
+        try {
+            Set-StoredeskDrive -Hive $hive -Request $Request -Item $item -Check $check
+        }
+        catch {
+            Set-StoredeskFailed -Item $item -ErrorRecord $_
+        }
+        $items += $item
+    }
+    $marker = $null
+    if ($Request.marker -and $Request.state -ne 'absent') {
+        Set-StoredeskStep 'marker'
+        $path = Join-Path ([string]$Request.unc) ([string]$Request.marker)
+        $marker = @{ path = $path; visible = $false; content = $null; error = $null }
+        try {
+            if (Test-Path -LiteralPath $path -PathType Leaf) {
+                $marker.visible = $true
+                $marker.content = ([string](Get-Content -LiteralPath $path -TotalCount 1)).Trim()
+            }
+            else {
+                $marker.error = 'not found (or not readable by this session)'
+            }
+        }
+        catch {
+            $marker.error = [string]$_.Exception.Message
+        }
+    }
+    $changed = (-not $check) -and (@($items | Where-Object { $_.status -eq 'changed' }).Count -gt 0)
+    return @{ changed = $changed; result = @{ items = $items; marker = $marker } }
+}
+''')
