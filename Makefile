@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(VENV)/collections
 export PATH := $(BIN):$(PATH)
 TIME_SCALE ?= 0.05
 
-.PHONY: browser docs demo test setup sanity unit integration lint changelog lab-up lab-down clean
+.PHONY: browser docs molecule demo test setup sanity unit integration lint changelog lab-up lab-down clean
 
 setup: $(STAMP) $(COLL)
 
@@ -36,7 +36,7 @@ browser:
 demo: setup
 	bash scripts/demo.sh
 
-test: setup browser sanity unit integration lint changelog docs
+test: setup browser sanity unit integration lint changelog docs molecule
 	@echo "make test: all checks passed"
 
 sanity: setup
@@ -53,6 +53,12 @@ lint: setup
 
 changelog: setup
 	$(BIN)/antsibull-changelog lint
+
+# The chain on the embedded lab: default (site.yml), faults mid-rollout, reclaim after an event.
+molecule: setup
+	bash scripts/molecule.sh default
+	bash scripts/molecule.sh faults
+	bash scripts/molecule.sh reclaim
 
 # HTML docs of every plugin and role (antsibull-docs + Sphinx); any warning fails.
 docs: setup

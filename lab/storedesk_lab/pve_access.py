@@ -522,7 +522,7 @@ class AccessControlApi(StatefulRoutes):
 
     # groups
 
-    def _members(self, groupid):
+    def _group_members(self, groupid):
         return sorted(u for u, d in self.lab_users.items() if groupid in d['groups'])
 
     async def _ac_groups(self, v, user):
@@ -532,7 +532,7 @@ class AccessControlApi(StatefulRoutes):
             if not any(self.allowed(user, path, p) for path in ('/access/groups', '/access/groups/' + gid)
                        for p in privs):
                 continue
-            entry = {'groupid': gid, 'users': ','.join(self._members(gid))}
+            entry = {'groupid': gid, 'users': ','.join(self._group_members(gid))}
             if self.lab_groups[gid].get('comment'):
                 entry['comment'] = self.lab_groups[gid]['comment']
             out.append(entry)
@@ -547,7 +547,7 @@ class AccessControlApi(StatefulRoutes):
     async def _ac_group_read(self, v, user):
         if v['groupid'] not in self.lab_groups:
             raise die("group '{0}' does not exist".format(v['groupid']))
-        out = {'members': self._members(v['groupid'])}
+        out = {'members': self._group_members(v["groupid"])}
         if self.lab_groups[v['groupid']].get('comment'):
             out['comment'] = self.lab_groups[v['groupid']]['comment']
         return out

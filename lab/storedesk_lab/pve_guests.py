@@ -8,9 +8,11 @@
 """
 
 import ipaddress
+import re
 import time
 
 from fakepve import PveError, TaskError
+from fakepve.qemu import with_mac
 from fakepve.routing import die
 
 
@@ -100,6 +102,11 @@ class GuestLifecycle(object):
                 if sid in self.storages and not self.storages[sid].get('shared') and 'media=cdrom' not in str(value):
                     raise die("can't clone VM to node '{0}' (VM uses local storage)".format(target))
         return await super()._qm_clone(v, user)
+
+    async def _apply_config(self, vm, user, p):
+        # PVE gives a NIC written without a MAC address a new one (fakepve only does so on create).
+        p = dict((k, with_mac(v) if re.fullmatch(r'net\d+', k) else v) for k, v in p.items())
+        return await super()._apply_config(vm, user, p)
 
     async def _agent_call(self, match, values):
         vm = self.find(values['node'], values['vmid'])

@@ -37,6 +37,20 @@ USB_KEY = re.compile(r'usb\d+')
 MAP_KEYS = ('node', 'id', 'path', 'description')
 
 
+HOTPLUG_OSTYPES = ('l26', 'win8', 'win10', 'win11')
+
+
+def usb_hotplug(config):
+    """PVE hot-plugs USB when `hotplug` has usb (the default), the machine is >= 7.1 and the OS is modern."""
+    hotplug = str(config.get('hotplug', 'network,disk,usb'))
+    if hotplug not in ('1',) and 'usb' not in hotplug.split(','):
+        return False
+    found = re.search(r'-(\d+)\.(\d+)', str(config.get('machine', '')))
+    if found and (int(found.group(1)), int(found.group(2))) < (7, 1):
+        return False
+    return str(config.get('ostype', 'other')) in HOTPLUG_OSTYPES
+
+
 def parse_props(text, default_key=None):
     """A property string as a dict (the bare value goes to default_key)."""
     out = {}
@@ -257,7 +271,16 @@ class UsbMappingApi(StatefulRoutes):
 
     async def _apply_config(self, vm, user, p):
         check_usb_config(self, vm, user, p)
-        return await super()._apply_config(vm, user, p)
+        result = await super()._apply_config(vm, user, p)
+        if vm.status == 'running' and usb_hotplug(vm.config):
+            # qemu-server hot-plugs usbN (add and remove) instead of leaving it pending.
+            for key in [k for k in vm.pending if USB_KEY.fullmatch(k)]:
+                value = vm.pending.pop(key)
+                if value is None:
+                    vm.config.pop(key, None)
+                else:
+                    vm.config[key] = value
+        return result
 
     async def _qm_create(self, v, user):
         vmid, pool = int(v['vmid']), v.get('pool')

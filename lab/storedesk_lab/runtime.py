@@ -5,6 +5,7 @@ and the pytest fixtures (in the test process, with port 0 so nothing collides wi
 """
 
 import asyncio
+import copy
 import json
 import os
 import secrets
@@ -115,6 +116,7 @@ class Lab(object):
             desktop = fleet.desktop(vmid)
             desktop.network = StoreNetwork(pve, vmid, self.topo)
             desktop.spice_shared = StoreThinClient(pve, vmid, self.topo)
+            desktop.unc_files = copy.deepcopy(self.topo.get('unc_files') or {})
         return attach
 
     async def _stop(self):

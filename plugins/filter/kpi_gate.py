@@ -12,7 +12,8 @@ author: storedesk.vdi maintainers (@storedesk)
 description:
   - Compares C(ready_seconds), C(backend_latency_ms) and C(account_switch_seconds) (at most the threshold) and
     C(scanner_present_pct), C(print_success_pct) (at least the threshold) per store.
-  - A KPI with a threshold that was not measured is a miss.
+  - A KPI with a threshold that was not measured (null) is a miss; one that does not apply to the store (C(n/a),
+    e.g. the account switch of a store whose staff all log in through the directory) is left out.
 options:
   _input:
     description: Per store, C(store) and the measured KPIs.

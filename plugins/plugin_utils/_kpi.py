@@ -15,6 +15,10 @@ KPIS = {
 }
 
 
+# A KPI that does not apply to a store (e.g. no clerk with a lab-known password, only directory users).
+NOT_APPLICABLE = 'n/a'
+
+
 def gate(results, thresholds):
     """{'passed': bool, 'stores': [...], 'misses': [...]}: a KPI that was not measured is a miss too.
 
@@ -31,6 +35,8 @@ def gate(results, thresholds):
                 continue
             value, limit = result.get(kpi), thresholds[key]
             row[kpi] = value
+            if value == NOT_APPLICABLE:
+                continue
             if value is None:
                 reasons.append('{0} not measured'.format(kpi))
             elif (sense == 'max' and value > limit) or (sense == 'min' and value < limit):
@@ -50,6 +56,8 @@ def bars(results, kpi, thresholds):
     for result in results:
         limit = dict(thresholds, **(result.get('thresholds') or {})).get(key)
         value = result.get(kpi)
+        if value == NOT_APPLICABLE:
+            continue
         ok = value is not None and limit is not None and (value <= limit if sense == 'max' else value >= limit)
         out.append({'label': result.get('store'), 'value': value if value is not None else 0, 'limit': limit,
                     'ok': ok})

@@ -102,8 +102,9 @@ def _chart(chart):
                 x, y - 2, y + 22))
         out.append('<text x="{0:.1f}" y="{1}">{2} {3}</text>'.format(
             label_w + bar_w * value / top + 6, y + 14, escape(_fmt(item.get('value'))), escape(unit)))
-    marks = any(b.get('limit') is not None or b.get('base') is not None for b in bars)
-    legend = chart.get('legend') or ('bar: value; grey: baseline; black mark: limit' if marks else '')
+    parts = ['bar: value (red: missed)'] + (['grey: now'] if any(b.get('base') is not None for b in bars) else []) + \
+        (['black mark: limit'] if any(b.get('limit') is not None for b in bars) else [])
+    legend = chart.get('legend') or ('; '.join(parts) if len(parts) > 1 else '')
     if legend:
         out.append('<text x="{0}" y="{1}" fill="#5b6b7b">{2}</text>'.format(label_w, height - 4, escape(legend)))
     out.append('</svg>')

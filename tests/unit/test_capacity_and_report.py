@@ -55,3 +55,10 @@ def test_kpi_gate_names_every_miss():
     assert gate['misses'] == ['cd-0204: backend_latency_ms 158ms above 80ms', 'cd-0204: scanner_present_pct not measured']
     assert [s['verdict'] for s in gate['stores']] == ['PASS', 'FAIL']
     assert [b['ok'] for b in _kpi.bars(results, 'backend_latency_ms', thresholds)] == [True, False]
+
+
+def test_kpi_that_does_not_apply_is_left_out():
+    from ansible_collections.storedesk.vdi.plugins.plugin_utils import _kpi
+    gate = _kpi.gate([{'store': 'hq-0001', 'ready_seconds': 10, 'account_switch_seconds': 'n/a'}],
+                     {'ready_seconds': 120, 'account_switch_seconds': 30})
+    assert gate['passed'] is True and gate['stores'][0]['account_switch_seconds'] == 'n/a'

@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# Copyright: storedesk.vdi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    """Options of storedesk.vdi.golden_image (kept here so the module stays short)."""
+
+    DOCUMENTATION = r'''
+options:
+  name:
+    description:
+      - Name of the golden image, e.g. C(store). Lower-case letters, digits and C(-).
+      - Templates are named C(tpl-<name>-<version>) and tagged C(storedesk), C(image-<name>), C(v-<version>).
+    type: str
+    required: true
+  version:
+    description:
+      - The version to build or keep, C(MAJOR.MINOR.PATCH) with an optional lower-case C(-prerelease)
+        (C(1.2.0), C(1.3.0-rc.1)). Anything else is rejected. Quote it in YAML.
+      - Versions are immutable. An existing template of this version built from the same manifest is left
+        as it is; one built from another manifest makes the task fail (give the change a new version).
+    type: str
+    required: true
+  node:
+    description: The node that builds the image (and holds the template).
+    type: str
+    required: true
+  storage:
+    description:
+      - Storage of the build VM's disks and so of the template (content C(images)). Use shared storage
+        (Ceph RBD) so linked clones can start on every node.
+    type: str
+    required: true
+  hardware:
+    description:
+      - The hardware profile. Fixed parts, not options - machine C(q35), OVMF with an EFI disk
+        (C(efitype=4m,pre-enrolled-keys=1)), TPM 2.0 (C(tpmstate0 version=v2.0)), C(virtio-scsi-single)
+        with the system disk on C(scsi0) (iothread, discard), a C(virtio) NIC, C(qxl) display for SPICE and
+        the QEMU guest agent on, OS type C(win11).
+    type: dict
+    default: {}
+    suboptions:
+      memory:
+        description: Memory in MiB (at least 4096).
+        type: int
+        default: 8192
+      cores:
+        description: CPU cores (at least 2).
+        type: int
+        default: 4
+      sockets:
+        description: CPU sockets.
+        type: int
+        default: 1
+      cpu:
+        description: CPU type.
+        type: str
+        default: x86-64-v2-AES
+      disk_gib:
+        description: System disk in GiB (at least 64). A cloned source with a smaller disk is grown.
+        type: int
+        default: 64
+      bridge:
+        description: Bridge of the build VM's NIC (it needs DHCP and a path to the software sources).
+        type: str
+        default: vmbr0
+      vlan:
+        description: VLAN tag of the build VM's NIC.
+        type: int
+  source:
+    description:
+      - Where Windows comes from - exactly one of O(source.iso) or O(source.vm).
+    type: dict
+    required: true
+    suboptions:
+      iso:
+        description:
+          - Windows installer ISO, as C(<storage>:iso/<file>) or a file name on O(source.iso_storage).
+            The build VM gets it as C(ide2) (first boot device after the empty disk) and O(source.virtio_iso)
+            as C(ide0).
+          - The install must be unattended and leave WinRM and the QEMU guest agent running - give an
+            answer file ISO with O(source.answer_iso), and use an ISO that boots without "press any key".
+        type: str
+      virtio_iso:
+        description: The virtio-win ISO (storage and NIC drivers, guest agent). Required with O(source.iso).
+        type: str
+      answer_iso:
+        description: An ISO with C(autounattend.xml), attached as C(sata0).
+        type: str
+      iso_storage:
+        description: Storage of ISOs given as plain file names.
+        type: str
+        default: local
+      vm:
+        description:
+          - Name or VMID of a base VM or template with Windows installed (UEFI, TPM 2.0, WinRM and the guest
+            agent on). It is fully cloned to O(storage) on O(node); the source itself is not changed.
+        type: str
+  manifest:
+    description:
+      - What goes into the image, applied over WinRM one step at a time in this order - O(manifest.software)
+        (one step per package), O(manifest.drivers) (one per package), O(manifest.registry) (one step),
+        O(manifest.files) (one step), O(manifest.library), then sysprep. Every step's result is returned.
+    type: dict
+    default: {}
+    suboptions:
+      software:
+        description: Packages installed silently, in order.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: Name as Windows lists it under installed programs (C(DisplayName)); a package
+              already listed (with O(manifest.software[].version) if given) is not installed again.
+            type: str
+            required: true
+          source:
+            description: Installer as a UNC path, an http(s) URL or a path on the VM (for example on the
+              virtio-win CD). Copied or downloaded to C(C:\Windows\Temp\storedesk-image) first.
+            type: str
+            required: true
+          version:
+            description: Version as listed (C(DisplayVersion)).
+            type: str
+          kind:
+            description: C(msi) runs C(msiexec /i) with a verbose log; C(exe) runs the installer. Default from
+              the file name.
+            type: str
+            choices: [msi, exe]
+          args:
+            description: Arguments, one per element. Default for C(msi) C([/qn, /norestart]), for C(exe) none.
+            type: list
+            elements: str
+          success_codes:
+            description: Exit codes that mean success. C(3010) (reboot required) reboots the VM before sysprep.
+            type: list
+            elements: int
+          publisher:
+            description: Publisher, for the record.
+            type: str
+          timeout:
+            description: Seconds the install may take.
+            type: int
+            default: 1800
+      drivers:
+        description: Driver packages staged in the driver store (C(pnputil /add-driver <inf> /install)).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: Label of the package in results; default the INF name.
+            type: str
+          source:
+            description: Folder of the package (UNC or local path); copied to the VM first.
+            type: str
+            required: true
+          inf:
+            description: INF file inside the package folder, e.g. C(ZDesigner.inf) or C(x64\oemsetup.inf).
+            type: str
+            required: true
+      registry:
+        description: Registry values; C(HKLM:\) paths, or C(HKDU:\) for the Default User hive (every new profile).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          path:
+            description: Key, e.g. C(HKLM:\SOFTWARE\Policies\Microsoft\Edge).
+            type: str
+            required: true
+          name:
+            description: Value name.
+            type: str
+            required: true
+          type:
+            description: Registry type.
+            type: str
+            default: String
+            choices: [String, ExpandString, DWord, QWord, MultiString, Binary]
+          value:
+            description: The data (an integer for DWord/QWord, a list for MultiString, hex for Binary).
+            type: raw
+            required: true
+      files:
+        description: Files put on the image.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          dest:
+            description: Absolute path on the VM.
+            type: str
+            required: true
+          content:
+            description: Text content (written as UTF-8 without BOM).
+            type: str
+          source:
+            description: UNC path or http(s) URL to copy from.
+            type: str
+      library:
+        description: The material library, mapped for every new user (a persistent drive in the Default User hive).
+        type: dict
+        suboptions:
+          drive:
+            description: Drive letter, e.g. C(M:).
+            type: str
+            required: true
+          unc:
+            description: Share, e.g. C(\\hq-files.example\materials).
+            type: str
+            required: true
+          label:
+            description: Name Explorer shows for the drive.
+            type: str
+      sysprep:
+        description:
+          - The final step, always run - C(sysprep /generalize /oobe /shutdown /quiet), started through WMI so
+            it outlives the WinRM shell; the build then waits until the VM has powered itself off.
+        type: dict
+        default: {}
+        suboptions:
+          mode_vm:
+            description: Add C(/mode:vm) (faster first boot; only for clones on the same hypervisor).
+            type: bool
+            default: false
+          unattend:
+            description: Path on the VM of an unattend file for the specialize and OOBE passes.
+            type: str
+  retention:
+    description:
+      - Versions to keep - the newest N (by version order). Older ones are removed, oldest first, except
+        a version that a desktop still uses (tagged C(image-<name>) and C(v-<version>), or with disks that
+        are linked clones of the template's base volumes), a pinned one and a protected one.
+        RV(kept) says why each version stays.
+    type: int
+    default: 3
+  pinned:
+    description:
+      - Versions never removed by retention (for example the rollback target). Their templates carry the tag
+        C(pinned), which M(storedesk.vdi.image_info) reports; a version no longer listed loses the tag.
+    type: list
+    elements: str
+    default: []
+  on_failure:
+    description:
+      - What happens to the build VM when the build fails. C(keep) renames it C(failed-<name>-<version>),
+        tags it C(failed) and leaves it as it is (running, for inspection); C(remove) stops and destroys it.
+        Either way no template of the version exists afterwards.
+    type: str
+    default: keep
+    choices: [keep, remove]
+  timeouts:
+    description: Seconds to wait for each phase of a build.
+    type: dict
+    default: {}
+    suboptions:
+      guest_ip:
+        description: Start until the guest agent reports an IPv4 address (an ISO install takes this long too).
+        type: int
+        default: 3600
+      winrm:
+        description: From the address until WinRM answers.
+        type: int
+        default: 900
+      sysprep:
+        description: From starting sysprep until the VM is powered off.
+        type: int
+        default: 1800
+      task:
+        description: Any one PVE task (create, clone, start, template).
+        type: int
+        default: 900
+'''

@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright: storedesk.vdi contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""golden_image's road (private): build VM -> guest -> manifest steps over WinRM -> sysprep -> template.
+
+create/clone build-<image>-<version> (tags storedesk;role-build) -> start -> guest agent IP -> WinRM
+answers -> each manifest step as ONE script run (recorded) -> [reboot if a step asked] -> sysprep
+/generalize /oobe /shutdown /quiet -> wait for power-off -> convert to template -> name
+tpl-<image>-<version>, tags storedesk;image-<name>;v-<version>, description with the manifest hash.
+
+The image tags are written last, in one config write: until then nothing in the region sees the
+VM as a version of the image. Any failure: the build VM is kept (renamed failed-<image>-<version>,
+tagged failed) or removed (on_failure), and the error names the step and Windows' own message.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+
+from . import _image_spec as spec_mod
+from ._desktop_inventory import first_ipv4
+from ._desktop_ops import DesktopOps, with_mac
+from ._image_plan import new_template_tags
+from ._pve_errors import PveApiError, PveTimeoutError, StoredeskError
+from ._ps_image import IMAGE_READY, IMAGE_SYSPREP, STEP_SCRIPTS
+
+TIMEOUTS = {'guest_ip': 3600, 'winrm': 900, 'sysprep': 1800, 'task': 900}
+FATAL_WINRM = ('auth', 'tls', 'config', 'protocol', 'script')
+
+
+class StepError(StoredeskError):
+    """A manifest step Windows refused: `step` (ours) and `sub_step` (the script's own)."""
+
+
+def _size_gib(drive):
+    found = re.search(r'(?:^|,)size=(\d+(?:\.\d+)?)([KMGT])', str(drive or ''))
+    if not found:
+        return 0
+    factor = {'K': 1.0 / 1024 ** 2, 'M': 1.0 / 1024, 'G': 1, 'T': 1024}[found.group(2)]
+    return float(found.group(1)) * factor
+
+
+class ImageBuild(object):
+    """One build of one version in one region."""
+
+    def __init__(self, client, spec, winrm_options, run_script=None, poll=1.0, timeouts=None):
+        self.client, self.spec, self.options = client, spec, winrm_options
+        self.timeouts = dict(TIMEOUTS, **dict((k, v) for k, v in (timeouts or {}).items() if v))
+        self.ops = DesktopOps(client, task_timeout=self.timeouts['task'])
+        self.poll = poll
+        self.vm = None              # {'vmid', 'node', 'name'}
+        self.steps = []             # one record per manifest step
+        self.address = None
+        self.stage = None
+        self._run_script = run_script
+        self.where = 'image {0} {1}'.format(spec['name'], spec['version'])
+
+    # ------------------------------------------------------------------ the road
+
+    def run(self, source):
+        began = time.monotonic()
+        try:
+            self.stage = 'create build VM'
+            self._make_vm(source)
+            self._boot()
+            reboot = False
+            for step in spec_mod.steps(self.spec):
+                self.stage = step['id']
+                record = self._step(step)
+                reboot = reboot or bool((record.get('result') or {}).get('reboot_required'))
+            if reboot:
+                self.stage = 'reboot'
+                self._vm_task(('status', 'reboot'), 'reboot after a step asked for it')
+                self._boot(start=False)
+            self.stage = 'sysprep'
+            self._sysprep()
+            self.stage = 'wait for power-off'
+            self._wait_off()
+            self.stage = 'convert to template'
+            self._finish()
+        except Exception as exc:
+            self._handle_failure(exc)
+            raise
+        return {'vm': dict(self.vm), 'address': self.address, 'steps': self.steps,
+                'elapsed': round(time.monotonic() - began, 1)}
+
+    def _make_vm(self, source):
+        spec, hw = self.spec, self.spec['hardware']
+        name = spec['build_name']
+        net0 = 'virtio,bridge={0}'.format(hw['bridge']) + (',tag={0}'.format(hw['vlan']) if hw['vlan'] else '')
+        common = dict(memory=hw['memory'], cores=hw['cores'], sockets=hw['sockets'], cpu=hw['cpu'], vga=hw['vga'],
+                      agent='enabled=1', tags=spec_mod.BUILD_TAGS,
+                      description='storedesk build of image {0} {1} (in progress)'.format(spec['name'], spec['version']))
+        for _attempt in range(6):
+            vmid = int(self.client.get('/cluster/nextid'))
+            try:
+                if source is None:
+                    upid = self._create_from_iso(vmid, name, net0, common)
+                else:
+                    upid = self.client.post(self.client.path('nodes', source['node'], 'qemu', source['vmid'], 'clone'),
+                                            newid=vmid, name=name, full=1, storage=spec['storage'],
+                                            target=spec['node'] if spec['node'] != source['node'] else None)
+            except PveApiError as exc:
+                if exc.already_exists:
+                    continue            # another run took the id between nextid and our write
+                raise
+            self.vm = {'vmid': vmid, 'node': spec['node'], 'name': name}
+            self.ops.wait(upid, self.where, 'create of build VM {0} (vmid {1})'.format(name, vmid))
+            break
+        else:
+            raise StoredeskError('no free VMID after 6 attempts', where=self.where)
+        self._first_builder(name, vmid)
+        if source is not None:
+            self._adapt_clone(source, net0, common)
+
+    def _first_builder(self, name, vmid):
+        """Two runs that read the region at the same moment both create a build VM: the lower VMID goes on."""
+        others = [int(i['vmid']) for i in self.client.get('/cluster/resources', type='vm') or []
+                  if i.get('name') == name and int(i['vmid']) != vmid]
+        if others and min(others) < vmid:
+            raise StoredeskError('another run started building this version first (build VM vmid {0})'.format(
+                min(others)), where=self.where, hint='let that run finish; this run removes its own build VM')
+
+    def _create_from_iso(self, vmid, name, net0, common):
+        spec, hw, src = self.spec, self.spec['hardware'], self.spec['source']
+        sid = spec['storage']
+        body = dict(common, vmid=vmid, name=name, ostype=hw['ostype'], machine=hw['machine'], bios=hw['bios'],
+                    efidisk0='{0}:1,{1}'.format(sid, hw['efidisk']), tpmstate0='{0}:1,version={1}'.format(sid, hw['tpm']),
+                    scsihw=hw['scsihw'], scsi0='{0}:{1},iothread=1,discard=on'.format(sid, hw['disk_gib']),
+                    ide2='{0},media=cdrom'.format(src['iso']), ide0='{0},media=cdrom'.format(src['virtio_iso']),
+                    net0=net0, boot='order=scsi0;ide2')
+        if src.get('answer_iso'):
+            body['sata0'] = '{0},media=cdrom'.format(src['answer_iso'])
+        return self.client.post(self.client.path('nodes', spec['node'], 'qemu'), **body)
+
+    def _adapt_clone(self, source, net0, common):
+        node, vmid = self.vm['node'], self.vm['vmid']
+        current = self.ops.config(node, vmid, self.where)
+        self.ops.put_config(node, vmid, self.where, net0=with_mac(net0, current.get('net0')), **common)
+        if _size_gib(current.get('scsi0')) and _size_gib(current.get('scsi0')) < self.spec['hardware']['disk_gib']:
+            answer = self.client.put(self.client.path('nodes', node, 'qemu', vmid, 'resize'), disk='scsi0',
+                                     size='{0}G'.format(self.spec['hardware']['disk_gib']))
+            if isinstance(answer, str) and answer.startswith('UPID:'):
+                self.ops.wait(answer, self.where, 'resize of scsi0')
+
+    def _vm_task(self, action, what):
+        path = self.client.path('nodes', self.vm['node'], 'qemu', self.vm['vmid'], *action)
+        return self.ops.retry_locked(lambda: self.ops.wait(self.client.post(path), self.where, what), self.where)
+
+    def _boot(self, start=True):
+        if start:
+            self.stage = 'start'
+            self.ops.start(self.vm['node'], self.vm['vmid'], self.where)
+        self.stage = 'wait for guest agent IP'
+        self.address = self._wait_ip()
+        self.stage = 'wait for WinRM'
+        self._wait_winrm()
+
+    # ------------------------------------------------------------------ waits
+
+    def _deadline_loop(self, secs):
+        deadline = time.monotonic() + secs
+        delay = min(self.poll, 0.2)
+        while time.monotonic() < deadline:
+            yield
+            time.sleep(delay)
+            delay = min(self.poll * 5, delay * 1.5 + 0.05)
+
+    def _vm_label(self):
+        return 'build VM {0} (vmid {1})'.format(self.vm['name'], self.vm['vmid'])
+
+    def _wait_ip(self):
+        path = self.client.path('nodes', self.vm['node'], 'qemu', self.vm['vmid'], 'agent', 'network-get-interfaces')
+        last = None
+        for _tick in self._deadline_loop(self.timeouts['guest_ip']):
+            try:
+                address = first_ipv4(self.client.get(path) or {})
+                if address:
+                    return address
+                last = 'the agent answered without an IPv4 address'
+            except PveApiError as exc:
+                last = exc.pve_message
+        raise PveTimeoutError('{0} got no IP address from the QEMU guest agent within {1}s (last answer: {2})'.format(
+            self._vm_label(), self.timeouts['guest_ip'], last), where=self.where,
+            hint='the guest agent is missing or not running: install qemu-ga from the virtio-win ISO in the image '
+                 '(answer file or base VM), and give the build network DHCP')
+
+    def _script(self, script, payload, timeout, idempotent=True, retries=None):
+        options = copy.copy(self.options)
+        options.operation_timeout = max(1, int(timeout))
+        if retries is not None:
+            options.retries = retries
+        desktop = {'name': self.vm['name'], 'address': self.address}
+        if self._run_script is not None:
+            return self._run_script(options, desktop, script, payload, idempotent)
+        from ._winrm_runner import run_on_desktop
+        return run_on_desktop(options, desktop, script, payload, idempotent=idempotent)
+
+    def _wait_winrm(self):
+        record = None
+        for _tick in self._deadline_loop(self.timeouts['winrm']):
+            record = self._script(IMAGE_READY, {}, 60, retries=0)
+            if record['ok']:
+                return record['result']
+            if record['error_category'] in FATAL_WINRM:
+                break
+        raise PveTimeoutError('{0} answers the guest agent at {1} but not WinRM{2}: {3}'.format(
+            self._vm_label(), self.address,
+            '' if record and record['error_category'] in FATAL_WINRM else ' within {0}s'.format(self.timeouts['winrm']),
+            record['error'] if record else 'no attempt'), where=self.where,
+            hint='the image must enable WinRM (Enable-PSRemoting in the answer file or base VM) for winrm_user')
+
+    def _wait_off(self):
+        path = self.client.path('nodes', self.vm['node'], 'qemu', self.vm['vmid'], 'status', 'current')
+        for _tick in self._deadline_loop(self.timeouts['sysprep']):
+            if (self.client.get(path) or {}).get('status') == 'stopped':
+                return
+        raise PveTimeoutError('sysprep did not power off {0} within {1}s'.format(self._vm_label(),
+                                                                                 self.timeouts['sysprep']),
+                              where=self.where,
+                              hint=r'read C:\Windows\System32\Sysprep\Panther\setuperr.log on the VM (on_failure=keep '
+                                   'leaves it running for that)')
+
+    # ------------------------------------------------------------------ steps
+
+    def _step(self, step):
+        began = time.monotonic()
+        idempotent = step['kind'] not in ('software', 'driver')
+        run = self._script(STEP_SCRIPTS[step['kind']], step['payload'], step['timeout'], idempotent=idempotent)
+        record = {'step': step['id'], 'kind': step['kind'], 'ok': run['ok'], 'changed': run['changed'],
+                  'elapsed': round(time.monotonic() - began, 2), 'result': run['result']}
+        if not run['ok']:
+            record.update(error=run['error'], error_category=run['error_category'], sub_step=run.get('error_step'))
+        self.steps.append(record)
+        if not run['ok']:
+            inner = ' ({0})'.format(record['sub_step']) if record.get('sub_step') else ''
+            text = 'manifest step {0!r}{1} failed on {2}: {3}'.format(step['id'], inner, self._vm_label(), run['error'])
+            raise StepError(text, where=self.where, step=step['id'])
+        return record
+
+    def _sysprep(self):
+        sysprep = self.spec['manifest']['sysprep']
+        began = time.monotonic()
+        run = self._script(IMAGE_SYSPREP, sysprep, 120, idempotent=False)
+        record = {'step': 'sysprep', 'kind': 'sysprep', 'ok': run['ok'], 'changed': run['changed'],
+                  'elapsed': round(time.monotonic() - began, 2), 'result': run['result']}
+        self.steps.append(record)
+        if not run['ok']:
+            record.update(error=run['error'], error_category=run['error_category'])
+            raise StepError('manifest step \'sysprep\' failed on {0}: {1}'.format(self._vm_label(), run['error']),
+                            where=self.where, step='sysprep')
+
+    # ------------------------------------------------------------------ finish / failure
+
+    def _finish(self):
+        spec, node, vmid = self.spec, self.vm['node'], self.vm['vmid']
+        config = self.ops.config(node, vmid, self.where)
+        ejects = dict((k, 'none,media=cdrom') for k, v in config.items()
+                      if re.match(r'^(ide|sata)\d+$', k) and 'media=cdrom' in str(v) and not str(v).startswith('none'))
+        if ejects:
+            self.ops.put_config(node, vmid, self.where, **ejects)
+        self._vm_task(('template',), 'convert to template')
+        built = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+        self.ops.put_config(node, vmid, self.where, name=spec['template_name'], tags=new_template_tags(spec),
+                            description=spec_mod.description(spec, built))
+        self.vm.update(name=spec['template_name'], built=built, template=True)
+
+    def _handle_failure(self, exc):
+        if self.vm is None:
+            return
+        node, vmid = self.vm['node'], self.vm['vmid']
+        lost_race = 'another run started building' in str(exc)
+        try:
+            if self.ops.find(vmid) is None:
+                self.vm['outcome'] = 'not created'
+            elif self.spec['on_failure'] == 'remove' or lost_race:
+                status = (self.client.get(self.client.path('nodes', node, 'qemu', vmid, 'status', 'current')) or {})
+                if status.get('status') == 'running':
+                    self.ops.stop(node, vmid, self.where)
+                self.ops.destroy(node, vmid, self.where)
+                self.vm['outcome'] = 'removed'
+            else:
+                name = spec_mod.failed_name(self.spec['name'], self.spec['version'])
+                note = 'storedesk build of image {0} {1} FAILED: {2}'.format(
+                    self.spec['name'], self.spec['version'], str(exc)[:2000])
+                self.ops.put_config(node, vmid, self.where, name=name, tags=spec_mod.FAILED_TAGS, description=note)
+                self.vm.update(name=name, outcome='kept')
+        except StoredeskError as cleanup:
+            self.vm['outcome'] = 'cleanup failed: {0}'.format(cleanup)
+        if isinstance(exc, StoredeskError):
+            exc.message = '{0}; {1} {2}'.format(exc.message, 'build VM vmid {0}'.format(vmid), {
+                'kept': 'kept for inspection as {0}'.format(self.vm['name']),
+                'removed': 'removed (on_failure=remove)' if not lost_race else 'removed',
+                'not created': 'was not created'}.get(self.vm.get('outcome'), self.vm.get('outcome')))

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# molecule test -s SCENARIO on a fresh embedded lab: lab up, its credentials exported, lab down after.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+scenario="${1:-default}"
+lab down >/dev/null 2>&1 || true
+lab up --time-scale "${TIME_SCALE:-0.01}" >/dev/null
+trap 'lab down >/dev/null 2>&1 || true' EXIT
+# shellcheck disable=SC1091
+. lab/.state/lab.env
+molecule test -s "$scenario"
