@@ -17,6 +17,15 @@ def headline(phase, data):
         stores = data.get('stores', [])
         return '{0} stores rolled out, {1} failed'.format(sum(s['status'] != 'failed' for s in stores),
                                                         sum(s['status'] == 'failed' for s in stores))
+    if phase == 'golden_image':
+        return '; '.join('{0} {1} {2}'.format(r['region'], r['action'], r['template']) for r in data.get('regions', []))
+    if phase == 'scale_event':
+        rows = data.get('stores', [])
+        return '{0} desktops added over {1} stores, {2:.0f} vCPU-hours'.format(
+            sum(r['added'] for r in rows), len(rows), sum(r['vcpu_hours'] for r in rows))
+    if phase == 'reclaim':
+        return 'destroyed {0} desktop(s), kept {1} (with the reasons in the report)'.format(
+            len(data.get('destroyed', [])), len(data.get('kept', [])))
     keys = [k for k in ('summary', 'totals') if isinstance(data.get(k), dict)]
     if keys:
         return ', '.join('{0} {1}'.format(k, v) for k, v in list(data[keys[0]].items())[:5])

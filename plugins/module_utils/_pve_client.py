@@ -242,7 +242,7 @@ def _reason(exc):
             break
         inner = nxt
     text = str(inner)
-    for marker in ('Errno', 'Connection refused', 'Name or service', 'certificate verify failed', 'timed out',
+    for marker in ('[Errno', 'Errno', 'Connection refused', 'Name or service', 'certificate verify failed', 'timed out',
                    'Connection reset', 'Remote end closed', 'Connection aborted'):
         if marker in text:
             return text[text.index(marker):].split("'))", maxsplit=1)[0].rstrip(')')
