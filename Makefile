@@ -46,7 +46,7 @@ unit: setup
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 integration: setup
-	$(BIN)/pytest -q -p no:cacheprovider -n 2 tests/lab
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/lab
 
 lint: setup
 	$(BIN)/ansible-lint --offline -q

@@ -10,8 +10,9 @@ from fakepve import FakePve
 
 from .pve_capacity import GIB, NodeCapacityApi
 from .pve_guests import GuestLifecycle
+from .pve_scale import ScaleApi
 
-MIXINS = [GuestLifecycle, NodeCapacityApi]
+MIXINS = [ScaleApi, GuestLifecycle, NodeCapacityApi]
 try:  # stateful access control and USB mappings (lab/storedesk_lab/pve_access.py, pve_usb_mapping.py)
     from .pve_access import AccessControlApi
     MIXINS.insert(0, AccessControlApi)

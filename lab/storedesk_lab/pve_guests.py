@@ -51,7 +51,7 @@ class GuestLifecycle(object):
             if injected:
                 raise TaskError(injected)
             note = await body()
-            await self._after_task(ttype, tid)
+            await self._after_task(ttype, tid, vm)
             return note
         return await super().task(node, ttype, tid, user, timed, vm=vm, lock=lock, log=log)
 
@@ -76,18 +76,18 @@ class GuestLifecycle(object):
             if key[:4] in ('scsi', 'virt', 'sata', 'efid', 'tpms') and ':' in str(value):
                 self._qm_free(str(value).split(',')[0])
 
-    async def _after_task(self, ttype, tid):
+    async def _after_task(self, ttype, tid, vm=None):
         try:
             vmid = int(tid)
         except (TypeError, ValueError):
             return
         if ttype in ('qmclone', 'qmcreate'):
-            # A clone's task id is the source; the new VM is the one just unlocked.
-            for vm in list(self.vms):
-                if vm.vmid not in self.guest_ips and not vm.template and vm.lock is None:
-                    self.ip_of(vm.vmid)
-                    for hook in self.on_created:
-                        await hook(vm.vmid, self.guest_ips[vm.vmid])
+            # A clone's task id is the source; its `vm` is the new VM (a create's is the VM itself).
+            new = vm if vm is not None else self.vm(vmid)
+            if new is not None and new in self.vms and new.vmid not in self.guest_ips and not new.template:
+                self.ip_of(new.vmid)
+                for hook in self.on_created:
+                    await hook(new.vmid, self.guest_ips[new.vmid])
         elif ttype == 'qmdestroy' and self.vm(vmid) is None:
             self.guest_ips.pop(vmid, None)
             for hook in self.on_destroyed:

@@ -23,10 +23,11 @@ JOB_ID = 4711
 PHASES = [
     ('assess.yml', {}),
     ('build_image.yml', {'image_name': 'store', 'image_version': '1.0.1'}),
-    ('pilot.yml', {'stores': 'sh-0001'}),
-    ('rollout.yml', {'wave': 'wave1'}),
-    ('scale_event.yml', {'stores': 'sh-0005'}),
-    ('reclaim.yml', {'stores': 'sh-0005', 'reclaim_backup': 'none'}),
+    # A fresh lab has the seeded 1.0.0 image only: the phases after the build pin it, as a survey would.
+    ('pilot.yml', {'stores': 'sh-0001', 'image_version': '1.0.0'}),
+    ('rollout.yml', {'wave': 'wave1', 'image_version': '1.0.0'}),
+    ('scale_event.yml', {'stores': 'sh-0005', 'image_version': '1.0.0'}),
+    ('reclaim.yml', {'stores': 'sh-0005', 'reclaim_backup': 'none', 'image_version': '1.0.0'}),
     ('accounts.yml', {'access_stores': 'sh-0002', 'access_action': 'onboard'}),
     ('power.yml', {'stores': 'sh-0001', 'power_action': 'hibernate'}),
 ]
@@ -90,7 +91,8 @@ def test_phase_runs_through_ansible_runner(fresh_lab, tmp_path, monkeypatch, pla
     for secret in (fresh_lab.password, fresh_lab.token_secret, fresh_lab.winrm_password):
         assert secret not in stdout
 
-    if os.path.exists(AUDIT_PLUGIN):
+    changed = sum((runner.stats or {}).get('changed', {}).values())
+    if os.path.exists(AUDIT_PLUGIN) and changed:     # the audit log has one line per changed task
         if str(audit_file) in audit_env.values():
             assert audit_file.exists(), 'storedesk.vdi.audit_log wrote nothing to ' + str(audit_file)
         text = audit_file.read_text() if audit_file.exists() else stdout

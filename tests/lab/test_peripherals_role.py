@@ -35,8 +35,8 @@ def test_role_applies_a_stores_devices(lab, tmp_path):
     proc = run_playbook(lab, str(playbook), args=args)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     for vmid in (4431, 4432):
-        cfg = api_get(session, '/nodes/pve-e1/qemu/{0}/pending'.format(vmid))
-        assert [r.get('pending') for r in cfg if r['key'] == 'usb0'] == ['host=spice']
+        cfg = api_get(session, '/nodes/pve-e1/qemu/{0}/config'.format(vmid))
+        assert cfg['usb0'] == 'host=spice'            # hot-plugged into the running desktop
         desktop = lab.fleets['east'].desktop(vmid)
         assert desktop.printers['Receipt']['port'] == 'IP_10.21.4.50'
         assert [p.default_printer for p in desktop.profiles + [desktop.default_user]] == ['Receipt', 'Receipt']

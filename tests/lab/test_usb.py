@@ -67,11 +67,11 @@ def test_mappings_and_usb_slots_end_to_end(lab):
     rc, result = run_module(lab, 'usb_device', {'store': STORE, 'devices': devices})
     assert rc == 0 and result['changed'], result['_stdout']
     assert usb_slots(config(session, 4411)) == {'usb0': 'mapping=pos-ingenico-lane3000', 'usb1': 'host=spice'}
-    # The running desktop: PVE keeps it pending (the lab does not model USB hot-plug), and says so.
+    # The running desktop (q35 >= 7.1, win11, hotplug has usb): PVE hot-plugs it, and the module says so.
     pending = dict((r['key'], r) for r in api_get(session, '/nodes/pve-e1/qemu/4412/pending'))
-    assert pending['usb0'].get('pending') == 'mapping=pos-ingenico-lane3000'
+    assert pending['usb0'].get('value') == 'mapping=pos-ingenico-lane3000' and 'pending' not in pending['usb0']
     by_name = dict((d['name'], d) for d in result['desktops'])
-    assert by_name['hz-0103-d02']['applied'] == 'pending until restart'
+    assert by_name['hz-0103-d02']['applied'] == 'live'
     assert by_name['hz-0103-d01']['applied'] == 'at next start'
 
     # Started, the stopped desktop shows the terminal as a PnP device in Windows; the scanner reaches it
@@ -95,15 +95,14 @@ def test_mappings_and_usb_slots_end_to_end(lab):
     rc, result = run_module(lab, 'usb_device', host, env=ROOT_PASSWORD)
     assert rc == 0 and result['changed'], result['_stdout']
     assert 'live migration is blocked' in result['desktops'][0]['warnings'][0]
-    pending = dict((r['key'], r) for r in api_get(session, '/nodes/pve-e1/qemu/4411/pending'))
-    assert pending['usb2'].get('pending') == 'host=05e0:1200'
+    assert config(session, 4411)['usb2'] == 'host=05e0:1200'
 
-    # state: absent frees the slot (still pending on the running desktop), others stay where they are.
+    # state: absent frees the slot (hot-unplugged on the running desktop), others stay where they are.
     rc, result = run_module(lab, 'usb_device', {'desktops': ['hz-0103-d01'], 'devices': [{'spice': True}],
                                                 'state': 'absent'})
     assert rc == 0 and result['changed']
-    pending = dict((r['key'], r) for r in api_get(session, '/nodes/pve-e1/qemu/4411/pending'))
-    assert pending['usb1'].get('delete') and pending['usb0']['value'] == 'mapping=pos-ingenico-lane3000'
+    slots = usb_slots(config(session, 4411))
+    assert 'usb1' not in slots and slots['usb0'] == 'mapping=pos-ingenico-lane3000'
 
 
 def test_mapping_without_an_entry_for_the_node_fails_before_writing(lab):
