@@ -4,9 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 scenario="${1:-default}"
+# A lab of its own (state dir and loopback /16 apart from a `lab up` the user may have running).
+export STOREDESK_LAB_STATE="$PWD/lab/.state-molecule"
 lab down >/dev/null 2>&1 || true
-lab up --time-scale "${TIME_SCALE:-0.01}" >/dev/null
+lab up --time-scale "${TIME_SCALE:-0.01}" --host-offset 240 >/dev/null
 trap 'lab down >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
-. lab/.state/lab.env
+. "$STOREDESK_LAB_STATE/lab.env"
 molecule test -s "$scenario"

@@ -12,6 +12,12 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'lab'))
 COLLECTIONS = os.path.join(ROOT, '.venv', 'collections')
+# The repository is the collection: make `ansible_collections.storedesk.vdi` importable (make setup makes the
+# same link for ansible).
+_LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'storedesk', 'vdi')
+if not os.path.exists(_LINK):
+    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
+    os.symlink(ROOT, _LINK)
 sys.path.insert(0, COLLECTIONS)
 
 from storedesk_lab.runtime import Lab  # noqa: E402

@@ -5,38 +5,11 @@ Imported explicitly by test_winrm_fake_desktops.py (pytest does not load it by i
 
 from __future__ import annotations
 
-import hashlib
 import os
-import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def add_import_paths():
-    """Make `ansible_collections.storedesk.vdi` (this repo) and `storedesk_lab` importable."""
-    lab = os.path.join(ROOT, 'lab')
-    if lab not in sys.path:
-        sys.path.insert(0, lab)
-    try:
-        import ansible_collections.storedesk.vdi.plugins.module_utils  # noqa: F401
-        return
-    except ImportError:
-        pass
-    base = os.path.join(tempfile.gettempdir(), 'storedesk-collections-' + hashlib.sha1(ROOT.encode()).hexdigest()[:8])
-    link = os.path.join(base, 'ansible_collections', 'storedesk', 'vdi')
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        try:
-            os.symlink(ROOT, link)
-        except FileExistsError:
-            pass
-    sys.path.insert(0, base)
-    for name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
-        del sys.modules[name]   # re-resolve the namespace package with the new path
-
-
-add_import_paths()
 
 import pytest  # noqa: E402
 

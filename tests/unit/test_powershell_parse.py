@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import importlib
 import json
 import os
 import re
-import sys
-import tempfile
 
 import pytest
 import tree_sitter
@@ -19,29 +16,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MODULE_UTILS = os.path.join(ROOT, 'plugins', 'module_utils')
 
 
-def _import_paths():
-    lab = os.path.join(ROOT, 'lab')
-    if lab not in sys.path:
-        sys.path.insert(0, lab)
-    try:
-        import ansible_collections.storedesk.vdi.plugins.module_utils  # noqa: F401
-        return
-    except ImportError:
-        pass
-    base = os.path.join(tempfile.gettempdir(), 'storedesk-collections-' + hashlib.sha1(ROOT.encode()).hexdigest()[:8])
-    link = os.path.join(base, 'ansible_collections', 'storedesk', 'vdi')
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        try:
-            os.symlink(ROOT, link)
-        except FileExistsError:
-            pass
-    sys.path.insert(0, base)
-    for name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
-        del sys.modules[name]
-
-
-_import_paths()
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 HEADER = re.compile(r'^# storedesk-script: ([a-z0-9-]+/\d+)\n')

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
-import sys
-import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _collection_on_path():
-    try:
-        import ansible_collections.storedesk.vdi.plugins.module_utils  # noqa: F401
-        return
-    except ImportError:
-        pass
-    base = os.path.join(tempfile.gettempdir(), 'storedesk-collections-' + hashlib.sha1(ROOT.encode()).hexdigest()[:8])
-    link = os.path.join(base, 'ansible_collections', 'storedesk', 'vdi')
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        try:
-            os.symlink(ROOT, link)
-        except FileExistsError:
-            pass
-    sys.path.insert(0, base)
-    for name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:
-        del sys.modules[name]
-
-
-_collection_on_path()
 
 import pytest  # noqa: E402
 import requests  # noqa: E402
