@@ -17,10 +17,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'lab'))
-from conftest_winrm import PASSWORD, USER, add_import_paths, options  # noqa: E402
-
-add_import_paths()
+for path in (os.path.join(ROOT, 'tests', 'lab'), os.path.join(ROOT, 'lab'), os.path.join(ROOT, '.venv', 'collections')):
+    sys.path.insert(0, path)
+from conftest_winrm import PASSWORD, USER, options  # noqa: E402
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_scripts as ps  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_probe import probe_desktops  # noqa: E402

@@ -7,7 +7,6 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_winrm_runner import _collection_on_path  # noqa: E402,F401 - puts the collection on sys.path
 
 import pytest  # noqa: E402
 
