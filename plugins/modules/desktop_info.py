@@ -18,14 +18,8 @@ description:
 author:
   - storedesk.vdi maintainers (@storedesk)
 extends_documentation_fragment:
+  - storedesk.vdi.attributes.read_only
   - storedesk.vdi.proxmox
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
 options:
   stores:
     description: Store codes; all stores when omitted.
