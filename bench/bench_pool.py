@@ -2,7 +2,7 @@
 """Benchmark of storedesk.vdi.desktop_pool: a rollout of D desktops over S stores through ansible-playbook.
 
 Starts the lab in process (bench/topology-bench.yml: one region, 4 nodes, shared RBD), then measures
-  1. the rollout (playbooks/scale_event.yml over S inventory stores): wall time, API requests per desktop,
+  1. the rollout (bench/rollout.yml, role store_pool, over S inventory stores): wall time, API requests per desktop,
      logins, peak controller RSS, and the ratio to the critical path of the lab's time model at the
      configured concurrency: ceil(desktops on the busiest node / per-node concurrency) x (clone + start);
   2. the no-op rerun (wall, reads per store);
@@ -264,7 +264,7 @@ def main():
         nodes = len(pve.nodes)
         codes = ['bn-{0:04d}'.format(i + 1) for i in range(args.stores)]
         inv = inventory(os.path.join(tmp, 'inv.yml'), lab, codes, per_store)
-        book = os.path.join(ROOT, 'playbooks', 'scale_event.yml')
+        book = os.path.join(ROOT, 'bench', 'rollout.yml')
         extra = {'stores': ','.join(codes), 'store_pool_concurrency_per_node': args.per_node}
         print('lab: {0} nodes, time scale {1} (linked clone {2} s, start {3} s PVE time); {4} desktops / {5} '
               'stores; concurrency {6} per node'.format(nodes, args.time_scale, tm['qmclone'], tm['qmstart'],
@@ -282,7 +282,7 @@ def main():
         critical = math.ceil(busiest / float(args.per_node)) * (tm['qmclone'] + tm['qmstart']) * args.time_scale
         module_secs = sum(r['seconds'] for r in results)
         logins = count(reqs, 'POST', endswith='/access/ticket')
-        print('\n1. rollout through ansible-playbook playbooks/scale_event.yml')
+        print('\n1. rollout through ansible-playbook bench/rollout.yml (role store_pool)')
         print('   desktops created {0}, running {1}, on the busiest node {2}'.format(len(made), len(running), busiest))
         print('   wall {0:.2f} s (module {1:.2f} s); critical path {2:.2f} s -> ratio {3:.2f} (module {4:.2f})'.format(
             wall, module_secs, critical, wall / critical, module_secs / critical))

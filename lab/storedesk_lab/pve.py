@@ -62,11 +62,14 @@ class LabPve(LabBase):
 
     # ------------------------------------------------------------------ seeds
 
-    def _disk(self, sid, vmid, size_gib, base=False):
-        name = '{0}-{1}-disk-0'.format('base' if base else 'vm', vmid)
+    def _disk(self, sid, vmid, size_gib, base=False, n=0, size=None):
+        """Allocate a seed VM's volume (every lab disk is allocated: see pve_scale.py)."""
+        name = '{0}-{1}-disk-{2}'.format('base' if base else 'vm', vmid, n)
         self.storages[sid].setdefault('volumes', {})[name] = {
-            'content': 'images', 'format': 'raw', 'size': size_gib * GIB, 'vmid': vmid, 'ctime': int(time.time())}
-        return '{0}:{1},iothread=1,discard=on,size={2}G'.format(sid, name, size_gib)
+            'content': 'images', 'format': 'raw', 'size': size or size_gib * GIB, 'vmid': vmid,
+            'ctime': int(time.time())}
+        return '{0}:{1},iothread=1,discard=on,size={2}G'.format(sid, name, size_gib) if size is None else \
+            '{0}:{1}'.format(sid, name)
 
     def seed_vm(self, spec, template=False, tags='', name=None):
         """A Windows VM (or template) with the hardware profile storedesk.vdi builds."""
@@ -77,9 +80,8 @@ class LabPve(LabBase):
             'cpu': 'x86-64-v2-AES', 'cores': spec.get('cores', 2), 'sockets': 1,
             'memory': str(spec.get('memory', 4096)), 'scsihw': 'virtio-scsi-single',
             'scsi0': self._disk(sid, vmid, spec.get('disk_gib', 64), base=template),
-            'efidisk0': '{0}:{1}-{2}-disk-1,efitype=4m,pre-enrolled-keys=1,size=528K'.format(
-                sid, 'base' if template else 'vm', vmid),
-            'tpmstate0': '{0}:{1}-{2}-disk-2,size=4M,version=v2.0'.format(sid, 'base' if template else 'vm', vmid),
+            'efidisk0': self._disk(sid, vmid, 0, template, 1, 528 * 1024) + ',efitype=4m,pre-enrolled-keys=1,size=528K',
+            'tpmstate0': self._disk(sid, vmid, 0, template, 2, 4 * 1024 ** 2) + ',size=4M,version=v2.0',
             'net0': 'virtio=BC:24:11:{0:02X}:{1:02X}:01,bridge=vmbr0'.format(vmid // 256 % 256, vmid % 256),
             'vga': 'qxl', 'agent': '1', 'boot': 'order=scsi0;net0',
         }

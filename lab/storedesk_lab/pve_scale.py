@@ -4,6 +4,8 @@
   them and builds a view of every task of the node on every poll).
 - A new disk's name (`vm-<vmid>-disk-<n>`) is found by looking up the candidate names, not by scanning
   every volume and guest config of the storage on every allocation.
+- A storage's volumes are the ones allocated on it (and its files): every disk in the lab is allocated
+  (seeds included), so fakepve's scan of every guest config for unallocated references is skipped.
 """
 
 from fakepve.server import USER, ok, params
@@ -38,6 +40,13 @@ class ScaleApi(object):
         rows.sort(key=lambda t: -t['starttime'])
         start = p.get('start', 0)
         return ok([self._task_view(t, True) for t in rows[start:start + p.get('limit', 50)]])
+
+    def _volumes(self, name):
+        store = self.storages[name]
+        out = dict(('iso/' + f, {'content': 'iso', 'format': 'iso', 'size': 0, 'ctime': 0})
+                   for f in sorted(store['files']))
+        out.update(store.get('volumes', {}))
+        return out
 
     def _qm_free_name(self, sid, vmid, fmt):
         store = self.storages[sid]
