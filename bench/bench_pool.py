@@ -243,7 +243,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--desktops', type=int, default=1000)
     ap.add_argument('--stores', type=int, default=50)
-    ap.add_argument('--time-scale', type=float, default=0.05, help='real seconds per PVE second')
+    ap.add_argument('--time-scale', type=float, default=0.1, help='real seconds per PVE second')
     ap.add_argument('--per-node', type=int, default=4, help='concurrency_per_node (the default is 4)')
     ap.add_argument('--baseline', choices=['auto', 'full', 'skip'], default='auto')
     ap.add_argument('--baseline-max', type=int, default=100, help='auto: sample above this many desktops')
