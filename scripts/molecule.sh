@@ -11,4 +11,7 @@ lab up --time-scale "${TIME_SCALE:-0.01}" --host-offset 240 >/dev/null
 trap 'lab down >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
 . "$STOREDESK_LAB_STATE/lab.env"
+rm -rf "reports/molecule-$scenario"   # reports and audit log of this run only
+# Molecule remembers a scenario's prepare in its cache: forget it, every run starts from a fresh lab.
+molecule reset -s "$scenario" >/dev/null 2>&1 || true
 molecule test -s "$scenario"
