@@ -104,11 +104,19 @@ class Lab(object):
             fleet = WindowsFleet(pve, boot_secs=self.topo.get('time_model', {}).get('boot', 20),
                                  users={'storedesk-admin': self.winrm_password}, usb_mapping_lookup=lookup)
             pve.on_created.append(self._attacher(pve, fleet))
-            pve.on_destroyed.append(fleet.detach)
+            pve.on_destroyed.append(self._forgetter(fleet))
             for vm in pve.vms:
                 if not vm.template:
                     await self._attacher(pve, fleet)(vm.vmid, pve.ip_of(vm.vmid))
             self.fleets[name] = fleet
+
+    @staticmethod
+    def _forgetter(fleet):
+        async def forget(vmid):
+            # A destroyed VM's disk is gone: a new VM that reuses the id starts from a blank Windows.
+            await fleet.detach(vmid)
+            fleet.desktops.pop(vmid, None)
+        return forget
 
     def _attacher(self, pve, fleet):
         async def attach(vmid, ip):

@@ -241,7 +241,6 @@ def test_missing_driver_inf_removes_the_build_vm_when_asked(lab):
 
 def test_missing_installer_names_the_path(lab):
     args = image_args('1.5.1', 'west', on_failure='remove')
-    # (a name of its own: the lab keeps a destroyed VM's Windows state for the next VM with its VMID)
     args['manifest']['software'][0].update(name='Tool 1.5.1', source=r'\\no-such-server\software\7z.msi')
     rc, result = run_module(lab, 'golden_image', args, region='west')
     assert rc != 0

@@ -49,3 +49,13 @@ def test_stopped_desktop_does_not_answer(lab):
     rc, result = run_module(lab, 'desktop_probe', {'desktops': [{'name': 'sh-0001-d99', 'address': ip}]})
     assert rc == 0
     assert [d['name'] for d in result['unreachable_desktops']] == ['sh-0001-d99']
+
+
+def test_a_new_vm_reusing_a_destroyed_vmid_starts_from_a_blank_windows(fresh_lab):
+    session = api(fresh_lab)
+    clone_and_start(fresh_lab, session, 4303, 'sh-0001-d98', 'storedesk;store-sh-0001')
+    fresh_lab.fleets['east'].desktop(4303).installed_software.append({'name': 'Left over', 'version': '1'})
+    session.post(session.base + '/nodes/pve-e1/qemu/4303/status/stop', verify=session.verify).raise_for_status()
+    session.delete(session.base + '/nodes/pve-e1/qemu/4303', verify=session.verify).raise_for_status()
+    clone_and_start(fresh_lab, session, 4303, 'sh-0001-d98', 'storedesk;store-sh-0001')
+    assert fresh_lab.fleets['east'].desktop(4303).installed_software == []
