@@ -195,7 +195,7 @@ summary:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _win_devices as wd
-from ansible_collections.storedesk.vdi.plugins.module_utils._ps_devices import WIN_PRINTER
+from ansible_collections.storedesk.vdi.plugins.module_utils._ps_printer import WIN_PRINTER
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import HAS_WINRM
 
 ARGSPEC = dict(

@@ -103,7 +103,7 @@ summary:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _win_devices as wd
-from ansible_collections.storedesk.vdi.plugins.module_utils._ps_devices import WIN_USER_DRIVE
+from ansible_collections.storedesk.vdi.plugins.module_utils._ps_user_drive import WIN_USER_DRIVE
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import HAS_WINRM
 
 ARGSPEC = dict(

@@ -1,13 +1,10 @@
 """The lab's access control (lab/storedesk_lab/pve_access.py), driven over HTTPS like a real client."""
 
-import asyncio
-import threading
 import time
 
 import pytest
-import requests
-from fakepve import FakePve, settle
-from fakepve.certs import make_cert
+from fakepve import FakePve
+from served_pve import Api, make_pki, message, serve
 
 from storedesk_lab.pve_access import BUILTIN_ROLES, AccessControlApi
 
@@ -18,7 +15,7 @@ class Pve(AccessControlApi, FakePve):
 
 @pytest.fixture(scope='module')
 def pki(tmp_path_factory):
-    return make_cert(str(tmp_path_factory.mktemp('pki')), hosts=('127.0.0.1',))[:2]
+    return make_pki(tmp_path_factory.mktemp('pki'))
 
 
 @pytest.fixture
@@ -28,49 +25,7 @@ def pve(pki):
     pve.time_scale = 0
     pve.add_vm(100, 'a-desk-01', pool='store-a')
     pve.add_vm(200, 'b-desk-01', pool='store-b')
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    def run(coro):
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(30)
-    run(pve.start(*pki))
-    pve.cafile = pki[0]
-    yield pve
-    run(settle())
-    run(pve.stop())
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-
-
-class Api(object):
-    """A plain requests client: ticket login or API token."""
-
-    def __init__(self, pve, user='root@pam', password='secret', token=None):
-        self.base = pve.url + '/api2/json'
-        self.session = requests.Session()
-        self.cafile = pve.cafile  # per request: REQUESTS_CA_BUNDLE would override session.verify
-        if token:
-            self.session.headers['Authorization'] = 'PVEAPIToken=' + token
-            return
-        self.login = self.session.post(self.base + '/access/ticket', data={'username': user, 'password': password},
-                                       verify=self.cafile)
-        if self.login.ok:
-            data = self.login.json()['data']
-            self.session.cookies.set('PVEAuthCookie', data['ticket'])
-            self.session.headers['CSRFPreventionToken'] = data['CSRFPreventionToken']
-
-    def __call__(self, method, url, **data):
-        return self.session.request(method, self.base + url, data=data or None, verify=self.cafile)
-
-    def ok(self, method, url, **data):
-        answer = self(method, url, **data)
-        assert answer.status_code == 200, (answer.status_code, answer.text)
-        return answer.json()['data']
-
-
-def message(answer):
-    return answer.json().get('message', '').strip()
+    yield from serve(pve, pki)
 
 
 VM_A, VM_B = '/nodes/pve1/qemu/100', '/nodes/pve1/qemu/200'

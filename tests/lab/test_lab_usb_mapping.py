@@ -1,12 +1,9 @@
 """The lab's USB mappings and usbN rules (lab/storedesk_lab/pve_usb_mapping.py), over HTTPS."""
 
-import asyncio
-import threading
 
 import pytest
-import requests
-from fakepve import FakePve, settle
-from fakepve.certs import make_cert
+from fakepve import FakePve
+from served_pve import Api, make_pki, message, serve
 
 from storedesk_lab.pve_access import AccessControlApi
 from storedesk_lab.pve_usb_mapping import UsbMappingApi, check_usb_config
@@ -18,7 +15,7 @@ class Pve(UsbMappingApi, AccessControlApi, FakePve):
 
 @pytest.fixture(scope='module')
 def pki(tmp_path_factory):
-    return make_cert(str(tmp_path_factory.mktemp('pki')), hosts=('127.0.0.1',))[:2]
+    return make_pki(tmp_path_factory.mktemp('pki'))
 
 
 @pytest.fixture
@@ -32,45 +29,7 @@ def pve(pki):
     pve.add_role('DeskTech', ['VM.Audit', 'VM.Config.HWType', 'VM.PowerMgmt'])
     pve.add_user('tech@pve', 'techpass123')
     pve.set_acl('/pool/store-a', 'DeskTech', users=['tech@pve'])
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    def run(coro):
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(30)
-    run(pve.start(*pki))
-    pve.cafile = pki[0]
-    yield pve
-    run(settle())
-    run(pve.stop())
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-
-
-class Api(object):
-    def __init__(self, pve, user='root@pam', password='secret', token=None):
-        self.base = pve.url + '/api2/json'
-        self.cafile = pve.cafile  # per request: REQUESTS_CA_BUNDLE would override session.verify
-        self.session = requests.Session()
-        if token:
-            self.session.headers['Authorization'] = 'PVEAPIToken=' + token
-            return
-        data = self.session.post(self.base + '/access/ticket', data={'username': user, 'password': password},
-                                 verify=self.cafile).json()['data']
-        self.session.cookies.set('PVEAuthCookie', data['ticket'])
-        self.session.headers['CSRFPreventionToken'] = data['CSRFPreventionToken']
-
-    def __call__(self, method, url, **data):
-        return self.session.request(method, self.base + url, data=data or None, verify=self.cafile)
-
-    def ok(self, method, url, **data):
-        answer = self(method, url, **data)
-        assert answer.status_code == 200, (answer.status_code, answer.text)
-        return answer.json()['data']
-
-
-def message(answer):
-    return answer.json().get('message', '').strip()
+    yield from serve(pve, pki)
 
 
 MAPS = '/cluster/mapping/usb'

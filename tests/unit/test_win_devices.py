@@ -11,7 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _win_devices as wd  # noqa: E402
-from ansible_collections.storedesk.vdi.plugins.module_utils._ps_devices import WIN_PRINTER, WIN_USER_DRIVE  # noqa: E402
+from ansible_collections.storedesk.vdi.plugins.module_utils._ps_printer import WIN_PRINTER
+from ansible_collections.storedesk.vdi.plugins.module_utils._ps_user_drive import WIN_USER_DRIVE  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import InputError  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import with_input  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Contracts of the store-device scripts (plugins/module_utils/_ps_devices.py) on the desktop model.
+"""Contracts of the store-device scripts (plugins/module_utils/_ps_printer.py, _ps_user_drive.py) on the desktop model.
 
 win-printer/1: drivers (package at a UNC folder -> pnputil -> driver store -> Add-PrinterDriver), ports,
 printers, removals, the default printer of every profile and the Default User hive, test pages.

@@ -1,77 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: storedesk.vdi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PowerShell of the store-device modules (private): printers and per-user drives (see _ps_scripts).
-
-Each script carries the whole desired state of one desktop in its JSON input and works item by item:
-every item (driver, port, printer, profile) ends as ok / changed / failed / skipped with Windows' own
-message, so a desktop is never left half-configured without saying which half. With "check": true the
-script computes the same plan and changes nothing.
-
-Per-user settings reach store staff, not the WinRM account: they are written into every user profile's
-hive (HKU\\<SID>, mounting unloaded NTUSER.DAT files with reg load) and into the Default User hive, which
-Windows copies into every profile created later.
-"""
+"""PowerShell of win_printer (private): drivers, ports, queues and the staff default printer (see _ps_user_hives)."""
 
 from __future__ import annotations
 
 from ._ps_scripts import _script
-
-# Shared by both scripts: the user hives of this desktop, mounted one at a time.
-_HIVES = r'''
-function Get-StoredeskUserHives {
-    # Local and domain user profiles, then the Default User hive (what new profiles start from).
-    $list = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList'
-    $hives = @()
-    foreach ($key in Get-ChildItem -LiteralPath $list) {
-        $sid = $key.PSChildName
-        if ($sid -notmatch '^S-1-5-21-') {
-            continue
-        }
-        $path = [Environment]::ExpandEnvironmentVariables([string]$key.GetValue('ProfileImagePath'))
-        $hives += @{ sid = $sid; user = (Split-Path -Leaf $path); file = (Join-Path $path 'NTUSER.DAT') }
-    }
-    $default = [Environment]::ExpandEnvironmentVariables([string](Get-ItemProperty -LiteralPath $list).Default)
-    $hives += @{ sid = 'DEFAULT'; user = 'Default'; file = (Join-Path $default 'NTUSER.DAT') }
-    return $hives
-}
-
-function Invoke-StoredeskInHive {
-    # Runs $Action with the registry root of the hive (loaded: HKU\<SID>; else reg load / unload).
-    param($Hive, [scriptblock]$Action)
-    $loaded = 'Registry::HKEY_USERS\' + $Hive.sid
-    if ($Hive.sid -ne 'DEFAULT' -and (Test-Path -LiteralPath $loaded)) {
-        return (& $Action $loaded 'loaded')
-    }
-    if (-not (Test-Path -LiteralPath $Hive.file)) {
-        throw ('The profile hive ' + $Hive.file + ' does not exist.')
-    }
-    $mount = 'StoredeskDevices'
-    $output = & reg.exe load ('HKU\' + $mount) $Hive.file 2>&1
-    if ($LASTEXITCODE -ne 0) {
-        throw ('reg load ' + $Hive.file + ': ' + ($output -join ' '))
-    }
-    try {
-        return (& $Action ('Registry::HKEY_USERS\' + $mount) 'hive')
-    }
-    finally {
-        [GC]::Collect()
-        [GC]::WaitForPendingFinalizers()
-        $null = & reg.exe unload ('HKU\' + $mount) 2>&1
-    }
-}
-
-function New-StoredeskItem {
-    param([string]$Kind, [string]$Name)
-    return @{ kind = $Kind; name = $Name; status = 'ok'; actions = @(); error = $null }
-}
-
-function Set-StoredeskFailed {
-    param($Item, $ErrorRecord)
-    $Item.status = 'failed'
-    $Item.error = [string]$ErrorRecord.Exception.Message
-}
-'''
+from ._ps_user_hives import _HIVES
 
 WIN_PRINTER = _script('win-printer/1', r'''
 # Printers of this desktop as a whole desired state: drivers, TCP/IP ports, queues, removals,
@@ -330,86 +265,5 @@ function Invoke-StoredeskMain {
     }
     $changed = (-not $check) -and (@($items | Where-Object { $_.status -eq 'changed' }).Count -gt 0)
     return @{ changed = $changed; result = @{ items = $items } }
-}
-''')
-
-WIN_USER_DRIVE = _script('win-user-drive/1', r'''
-# A network drive for every user of this desktop: HKU\<SID>\Network\<letter> in every profile and in
-# the Default User hive (Windows reconnects it at each logon with the user's own credentials), and
-# whether a marker file (a version stamp) is visible at the UNC path from here.
-# Input: {"check": bool, "letter": "M", "unc": "\\server\share", "state": "present"|"absent",
-#         "marker": name or null}
-# Result: {"items": [...], "marker": {"path", "visible", "content", "error"}}
-''' + _HIVES + r'''
-function Set-StoredeskDrive {
-    param($Hive, $Request, $Item, [bool]$Check)
-    $action = {
-        param($Root, $Source)
-        $key = $Root + '\Network\' + $Request.letter
-        $now = Get-ItemProperty -LiteralPath $key -ErrorAction SilentlyContinue
-        if ($Request.state -eq 'absent') {
-            if ($null -eq $now) {
-                return $false
-            }
-            if (-not $Check) {
-                Remove-Item -LiteralPath $key -Recurse -Force
-            }
-            return $true
-        }
-        if ($null -ne $now -and [string]$now.RemotePath -eq $Request.unc -and [int]$now.ConnectionType -eq 1) {
-            return $false
-        }
-        if (-not $Check) {
-            $null = New-Item -Path $key -Force
-            Set-ItemProperty -LiteralPath $key -Name 'RemotePath' -Value ([string]$Request.unc) -Type String
-            Set-ItemProperty -LiteralPath $key -Name 'UserName' -Value '' -Type String
-            Set-ItemProperty -LiteralPath $key -Name 'ProviderName' -Value 'Microsoft Windows Network' -Type String
-            Set-ItemProperty -LiteralPath $key -Name 'ProviderType' -Value 131072 -Type DWord
-            Set-ItemProperty -LiteralPath $key -Name 'ConnectionType' -Value 1 -Type DWord
-            Set-ItemProperty -LiteralPath $key -Name 'DeferFlags' -Value 4 -Type DWord
-        }
-        return $true
-    }
-    if (Invoke-StoredeskInHive -Hive $Hive -Action $action) {
-        $Item.status = 'changed'
-        $Item.actions += ($Request.state + ' ' + $Request.letter + ': ' + $Request.unc)
-    }
-}
-
-function Invoke-StoredeskMain {
-    param($Request)
-    $check = [bool]$Request.check
-    $items = @()
-    foreach ($hive in Get-StoredeskUserHives) {
-        $item = New-StoredeskItem 'drive' ($hive.user + ' (' + $hive.sid + ')')
-        Set-StoredeskStep ('drive:' + $hive.sid)
-        try {
-            Set-StoredeskDrive -Hive $hive -Request $Request -Item $item -Check $check
-        }
-        catch {
-            Set-StoredeskFailed -Item $item -ErrorRecord $_
-        }
-        $items += $item
-    }
-    $marker = $null
-    if ($Request.marker -and $Request.state -ne 'absent') {
-        Set-StoredeskStep 'marker'
-        $path = Join-Path ([string]$Request.unc) ([string]$Request.marker)
-        $marker = @{ path = $path; visible = $false; content = $null; error = $null }
-        try {
-            if (Test-Path -LiteralPath $path -PathType Leaf) {
-                $marker.visible = $true
-                $marker.content = ([string](Get-Content -LiteralPath $path -TotalCount 1)).Trim()
-            }
-            else {
-                $marker.error = 'not found (or not readable by this session)'
-            }
-        }
-        catch {
-            $marker.error = [string]$_.Exception.Message
-        }
-    }
-    $changed = (-not $check) -and (@($items | Where-Object { $_.status -eq 'changed' }).Count -gt 0)
-    return @{ changed = $changed; result = @{ items = $items; marker = $marker } }
 }
 ''')
