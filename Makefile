@@ -43,10 +43,10 @@ sanity: setup
 	bash tests/sanity/run_sanity.sh
 
 unit: setup
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/collection
 
 integration: setup
-	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/lab
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadfile tests/integration lab/tests
 
 lint: setup
 	$(BIN)/ansible-lint --offline -q

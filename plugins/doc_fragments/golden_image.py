@@ -242,7 +242,7 @@ options:
   pinned:
     description:
       - Versions never removed by retention (for example the rollback target). Their templates carry the tag
-        C(pinned), which M(storedesk.vdi.image_info) reports; a version no longer listed loses the tag.
+        C(pinned), which M(storedesk.vdi.golden_image_info) reports; a version no longer listed loses the tag.
     type: list
     elements: str
     default: []

@@ -35,7 +35,7 @@ PVE8_ONLY = {'VM.Monitor': 'VM.Monitor was split in PVE 9: use VM.GuestAgent.Aud
                            'VM.GuestAgent.Unrestricted (exec)'}
 
 # StoredeskAutomation: exactly what the collection's API calls need, each with the call that needs it.
-# tests/unit/test_automation_role.py checks every API path under plugins/ against this list.
+# tests/unit/plugins/module_utils/test_access_templates.py checks every API path under plugins/ against this list.
 AUTOMATION_PRIVILEGES = (
     ('Sys.Audit', 'cluster_info: GET /cluster/status and nodes in /cluster/resources; every task wait: '
                   'GET /nodes/{node}/tasks (source=all); usb_mapping: GET /nodes; store_access, access_report: '

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: storedesk.vdi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""image_info's logic (private): read every region (in parallel), then merge per image and version.
+"""golden_image_info's logic (private): read every region (in parallel), then merge per image and version.
 
 Per region the reads are golden_image's (read_image): /cluster/resources, the image templates'
 configs, one content list per storage of their base volumes. merge() is pure.

@@ -8,7 +8,7 @@
 - retention: keep the newest N versions; beyond them remove oldest first, but never a version any
   desktop uses (tags image-<name> + v-<version>, or disks that are linked clones of its base volumes),
   never a pinned one, never a protected one; every kept version says why;
-- pin tags: the template of every pinned version carries the tag `pinned` (image_info reads it).
+- pin tags: the template of every pinned version carries the tag `pinned` (golden_image_info reads it).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 
 read_image(): GET /cluster/resources, the config of each template of the image (description: hash and
 build time; disks: base volumes), and one content list per storage holding those base volumes (linked
-clones). Used by golden_image (plan, retention) and image_info (the estate's versions).
+clones). Used by golden_image (plan, retention) and golden_image_info (the estate's versions).
 check_build_inputs(): before a build writes anything, the node, storage, ISOs or clone source exist.
 """
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: storedesk.vdi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PowerShell of win_printer (private): drivers, ports, queues and the staff default printer (see _ps_user_hives)."""
+"""PowerShell of desktop_printer (private): drivers, ports, queues and the staff default printer (see _ps_user_hives)."""
 
 from __future__ import annotations
 

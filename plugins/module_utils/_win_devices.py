@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: storedesk.vdi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""win_printer and win_user_drive (private): input checks, the desired state as one JSON document per
+"""desktop_printer and desktop_drive (private): input checks, the desired state as one JSON document per
 desktop, the fan-out, and per-desktop records.
 
 Desktops come either as {name, address} pairs, or as a store code resolved through the Proxmox API

@@ -24,7 +24,7 @@ description:
   - A failed build never leaves a template of the version - the build VM is kept for inspection (renamed
     C(failed-<name>-<version>)) or removed (O(on_failure)), and the error names the step with Windows' message.
   - Build several regions from one manifest with the role C(storedesk.vdi.golden_image)
-    (C(playbooks/build_image.yml)); compare regions with M(storedesk.vdi.image_info).
+    (C(playbooks/build_image.yml)); compare regions with M(storedesk.vdi.golden_image_info).
 author:
   - storedesk.vdi maintainers (@storedesk)
 extends_documentation_fragment:

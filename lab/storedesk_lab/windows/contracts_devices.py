@@ -137,7 +137,7 @@ def _install_printer(desktop, printer, item, check):
 
 
 @contract('win-printer/1')
-def win_printer(desktop, request, ctx):
+def desktop_printer(desktop, request, ctx):
     request = _request(request)
     check = bool(request.get('check'))
     items, bad_drivers, bad_ports, ready = [], set(), set(), set()
@@ -200,7 +200,7 @@ def win_printer(desktop, request, ctx):
 # ------------------------------------------------------------------ drives
 
 @contract('win-user-drive/1')
-def win_user_drive(desktop, request, ctx):
+def desktop_drive(desktop, request, ctx):
     request = _request(request)
     check = bool(request.get('check'))
     letter = '{0}:'.format(str(request.get('letter') or '').rstrip(':').upper())

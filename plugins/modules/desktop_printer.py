@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r'''
-module: win_printer
+module: desktop_printer
 short_description: Printers, drivers, ports and the staff default printer inside store desktops (WinRM)
 version_added: 0.1.0
 description:
@@ -135,7 +135,7 @@ options:
 
 EXAMPLES = r'''
 - name: Receipt and label printers for every desktop of store sh-0001
-  storedesk.vdi.win_printer:
+  storedesk.vdi.desktop_printer:
     store: sh-0001
     api_host: pve-east.example.com
     printers:
@@ -151,7 +151,7 @@ EXAMPLES = r'''
         package: https://hq-files.example.com/drivers/zebra-zd421.zip
 
 - name: Only these printers on two desktops given by address
-  storedesk.vdi.win_printer:
+  storedesk.vdi.desktop_printer:
     desktops:
       - {name: sh-0001-d01, address: 10.21.1.21}
       - {name: sh-0001-d02, address: 10.21.1.22}

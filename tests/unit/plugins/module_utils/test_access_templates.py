@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.storedesk.vdi.plugins.module_utils._access_templates import automation_privileges
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 ROLE = set(automation_privileges())
 METHODS = {'get': 'GET', 'post': 'POST', 'put': 'PUT', 'delete': 'DELETE'}
 # 'user: all' in the schema, checked inside the handler (alternatives: any one set suffices).

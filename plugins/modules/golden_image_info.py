@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r'''
-module: image_info
+module: golden_image_info
 short_description: Versions of the golden images across the estate, and who uses each
 version_added: 0.1.0
 description:
@@ -60,7 +60,7 @@ options:
 
 EXAMPLES = r'''
 - name: Versions of the store image in every region
-  storedesk.vdi.image_info:
+  storedesk.vdi.golden_image_info:
     name: store
     regions:
       - {name: east, api_host: pve-east.example.com}
@@ -72,7 +72,7 @@ EXAMPLES = r'''
     msg: "{{ images.images[0].versions | selectattr('rollback_candidate') | map(attribute='version') | list }}"
 
 - name: One region through the usual connection options
-  storedesk.vdi.image_info:
+  storedesk.vdi.golden_image_info:
     api_host: pve-east.example.com
     region: east
 '''

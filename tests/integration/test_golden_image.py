@@ -1,4 +1,4 @@
-"""golden_image and image_info on the lab: two versions in two regions, idempotence, retention that spares
+"""golden_image and golden_image_info on the lab: two versions in two regions, idempotence, retention that spares
 what is used or pinned, failed builds that leave no template, check mode, and the faults of a build."""
 
 import time
@@ -175,7 +175,7 @@ def test_retention_never_removes_a_version_in_use_or_pinned(lab):
 
 def test_image_info_reports_versions_users_and_regions(lab):
     regions = [{'name': r, 'api_host': lab.regions[r].host, 'api_port': lab.regions[r].port} for r in ('east', 'west')]
-    rc, result = run_module(lab, 'image_info', {'name': 'store', 'regions': regions}, check=True)
+    rc, result = run_module(lab, 'golden_image_info', {'name': 'store', 'regions': regions}, check=True)
     assert rc == 0, result['_stdout']
     versions = dict((v['version'], v) for v in result['images'][0]['versions'])
     assert list(versions) == ['1.3.0', '1.2.0', '1.1.0', '1.0.0']
@@ -190,7 +190,7 @@ def test_image_info_reports_versions_users_and_regions(lab):
 
 
 def test_image_info_one_region_through_the_usual_options(lab):
-    rc, result = run_module(lab, 'image_info', {'region': 'west'}, region='west')
+    rc, result = run_module(lab, 'golden_image_info', {'region': 'west'}, region='west')
     assert rc == 0, result['_stdout']
     store = [i for i in result['images'] if i['name'] == 'store'][0]
     assert [v['version'] for v in store['versions']] == ['1.2.0', '1.1.0', '1.0.0']

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(ROOT, 'lab'))
 COLLECTIONS = os.path.join(ROOT, '.venv', 'collections')
 # The repository is the collection: make `ansible_collections.storedesk.vdi` importable (make setup makes the

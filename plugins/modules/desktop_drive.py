@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 DOCUMENTATION = r'''
-module: win_user_drive
+module: desktop_drive
 short_description: A network drive for every store user of the desktops, and a version-stamp check (WinRM)
 version_added: 0.1.0
 description:
   - Maps a drive letter to a UNC path (the store's material library) for the people who work on the desktops,
     persistently, and checks that a marker file (a version stamp) is visible there.
-  - Named C(win_user_drive), not C(win_share) - it creates no SMB share; it maps a drive for every user, which is
+  - Named C(desktop_drive), not C(win_share) - it creates no SMB share; it maps a drive for every user, which is
     what the store needs (a mapping done over WinRM would exist only in the WinRM account's session).
   - How - the script writes the persistent-connection key C(Network\<letter>) (C(RemotePath), C(ProviderName)
     "Microsoft Windows Network", C(ConnectionType=1), C(DeferFlags=4)) into every user profile's hive (C(HKU\<SID>);
@@ -59,7 +59,7 @@ options:
 
 EXAMPLES = r'''
 - name: Map the material library as M for every user of store sh-0001's desktops
-  storedesk.vdi.win_user_drive:
+  storedesk.vdi.desktop_drive:
     store: sh-0001
     api_host: pve-east.example.com
     letter: "M:"

@@ -12,7 +12,7 @@ import pytest
 import tree_sitter
 import tree_sitter_powershell
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 MODULE_UTILS = os.path.join(ROOT, 'plugins', 'module_utils')
 
 

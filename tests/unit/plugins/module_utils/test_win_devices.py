@@ -1,4 +1,4 @@
-"""win_printer / win_user_drive input checks and records (pure), and their scripts on a fake desktop model."""
+"""desktop_printer / desktop_drive input checks and records (pure), and their scripts on a fake desktop model."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ansible_collections.storedesk.vdi.plugins.module_utils._ps_user_drive impor
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import InputError  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import with_input  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'lab'))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))), 'lab'))
 from storedesk_lab.windows import UserProfile, WindowsDesktop  # noqa: E402
 from storedesk_lab.windows.powershell import run_script  # noqa: E402
 
