@@ -64,4 +64,6 @@ notes:
     given once with C(module_defaults).
   - Reads and PVE's C(can't lock file ... got timeout) are retried with jittered backoff; other writes
     are not repeated once sent.
+  - With O(api_password), a ticket that Proxmox VE refuses (HTTP 401, for example after its 2-hour life) is
+    renewed once per request; a second refusal fails the task. API tokens are never renewed.
 '''

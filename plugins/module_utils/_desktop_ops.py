@@ -10,11 +10,9 @@ destroy finds nothing): so a dropped or hung answer is retried instead of failin
 
 from __future__ import annotations
 
-import time
-
-from ._pve_client import backoff
 from ._pve_errors import PveApiError, PveTaskError, PveTimeoutError
-from ._task_pacing import PacedTaskWatcher
+from ._pve_tasks import TaskWatcher
+from ._retry import decided_by_caller, retry
 
 NOT_RUNNING = ('not running',)
 ALREADY_RUNNING = ('already running',)
@@ -47,7 +45,7 @@ class DesktopOps(object):
 
     def __init__(self, client, task_timeout=600, lock_wait=120, shutdown_timeout=120, watcher=None):
         self.client = client
-        self.watcher = watcher or PacedTaskWatcher(client)
+        self.watcher = watcher or TaskWatcher(client)
         self.task_timeout = task_timeout
         self.lock_wait = lock_wait
         self.shutdown_timeout = shutdown_timeout
@@ -59,20 +57,19 @@ class DesktopOps(object):
         return self.watcher.wait(upid, timeout or self.task_timeout, where=where, what=what)
 
     def retry_locked(self, fn, where):
-        """fn() again while another task holds the VM's config lock, up to lock_wait seconds."""
-        deadline = time.monotonic() + self.lock_wait
-        attempt = 0
-        while True:
+        """fn() again while another task holds the VM's config lock, up to lock_wait seconds.
+
+        The one level that retries lock errors of these calls: the client stands down inside (see _retry)."""
+        def locked(exc):
+            return isinstance(exc, (PveApiError, PveTaskError)) and is_locked(exc)
+        with decided_by_caller('lock'):
             try:
-                return fn()
+                return retry(fn, locked, deadline=self.lock_wait, base=0.5, cap=5.0)
             except (PveApiError, PveTaskError) as exc:
-                attempt += 1
-                if not is_locked(exc) or time.monotonic() > deadline:
-                    if is_locked(exc):
-                        exc.hint = 'another task still holds the lock after {0}s; rerun when it is done ' \
-                                   '(or raise lock_wait)'.format(self.lock_wait)
-                    raise
-                time.sleep(min(5.0, 0.2 + backoff(attempt, base=0.5)))
+                if is_locked(exc):
+                    exc.hint = 'another task still holds the lock after {0}s; rerun when it is done ' \
+                               '(or raise lock_wait)'.format(self.lock_wait)
+                raise
 
     def _task(self, method, node, vmid, action, where, what, tolerate=(), wait_secs=None, **data):
         """POST/DELETE that starts a task, then wait for it; errors saying one of `tolerate` are success."""
@@ -154,14 +151,18 @@ class DesktopOps(object):
 
     def wait_unlocked(self, vmid, lock, where, timeout=None):
         """Poll until the VM no longer holds `lock` (a clone this run did not start); its item, or None if gone."""
-        deadline = time.monotonic() + (timeout or self.task_timeout)
-        delay = 0.2
-        while True:
+        def look():
             item = self.find(vmid)
-            if item is None or item.get('lock') != lock:
-                return item
-            if time.monotonic() > deadline:
-                raise PveTimeoutError('VM {0} still locked ({1})'.format(vmid, lock), where=where,
-                                      hint='check its task in the PVE GUI, then rerun')
-            time.sleep(delay)
-            delay = min(2.0, delay * 1.5)
+            if item is not None and item.get('lock') == lock:
+                raise _StillLocked()
+            return item
+        try:
+            return retry(look, lambda exc: isinstance(exc, _StillLocked), deadline=timeout or self.task_timeout,
+                         base=0.2, cap=2.0)
+        except _StillLocked:
+            raise PveTimeoutError('VM {0} still locked ({1})'.format(vmid, lock), where=where,
+                                  hint='check its task in the PVE GUI, then rerun') from None
+
+
+class _StillLocked(Exception):
+    """wait_unlocked: the lock is still there (retried until the deadline)."""

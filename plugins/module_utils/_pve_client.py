@@ -3,16 +3,19 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One Proxmox VE API client per module process (private).
 
-Logs in once (an API token needs no login at all), keeps one HTTP connection pool,
-never probes /version on its own, and retries only where that is safe:
-reads, connection failures before a request was sent, and PVE's config-lock timeout.
+Logs in once (an API token needs no login at all), keeps one HTTP connection pool, reads /version
+at most once (version(), cached), and retries only where that is safe, through _retry.retry:
+reads, connection failures before a request was sent, and PVE's config-lock timeout (unless a caller's
+lock wait decides that, see _retry.decided_by_caller). A password ticket that PVE stops accepting (401)
+is renewed once per request, shared by all threads; a second 401 ends the request with a clear error.
 """
 
 from __future__ import annotations
 
-import random
+import re
 import threading
 import time
+from collections import namedtuple
 from urllib.parse import quote
 
 try:
@@ -24,6 +27,7 @@ except ImportError:  # reported by the module through missing_required_lib
 
 from ._pve_errors import (PveApiError, PveAuthError, PveConnectionError, PvePermissionError, PveTlsError,
                           StoredeskError)
+from ._retry import caller_decides, retry
 
 HINT_AUTH = 'check api_user/api_password or api_token_id/api_token_secret (env PROXMOX_USER, PROXMOX_PASSWORD, ' \
             'PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET)'
@@ -33,11 +37,28 @@ HINT_QUORUM = 'the cluster has lost quorum: /etc/pve is read-only until quorum r
               '(pvecm status) before running again'
 HINT_NODE = 'the node is offline or unreachable from the cluster: bring it back or leave it out ' \
             '(its desktops are reported, not changed)'
+HINT_RENEWED = 'PVE refused a ticket it had just issued: check that the user is enabled and not expired ' \
+               '(pveum user list), or use an API token (api_token_id, api_token_secret)'
 
 
-def backoff(attempt, base=0.2, cap=5.0):
-    """Full-jitter exponential backoff in seconds for retry number `attempt` (1-based)."""
-    return random.uniform(0, min(cap, base * (2 ** (attempt - 1))))
+class PveVersion(namedtuple('PveVersion', ('major', 'minor', 'release'))):
+    """pve-manager's version as (major, minor, release), e.g. (8, 4, 17); compares as a tuple.
+
+    `text` is PVE's own string (GET /version `version`, pve-manager PVE/API2.pm `version`)."""
+    text = ''
+
+    @classmethod
+    def parse(cls, data):
+        text = str((data or {}).get('version') or '')
+        numbers = [int(n) for n in re.findall(r'\d+', text)[:3]]
+        if len(numbers) < 2:
+            numbers = [int(n) for n in re.findall(r'\d+', str((data or {}).get('release') or ''))[:2]]
+        if len(numbers) < 2:
+            raise StoredeskError('GET /version answered no PVE version ({0!r})'.format(data),
+                                 hint='is api_host a Proxmox VE node?')
+        version = cls(*(numbers + [0, 0])[:3])
+        version.text = text or '.'.join(str(n) for n in version)
+        return version
 
 
 class PveClient(object):
@@ -79,6 +100,10 @@ class PveClient(object):
         self._logged_in = False
         self.stats = {'requests': 0, 'logins': 0, 'retries': 0}
         self._stats_lock = threading.Lock()
+        self._ticket_gen = 0            # +1 per login: threads that saw the same refused ticket renew it once
+        self._version = None
+        self._version_lock = threading.Lock()
+        self.sleep = time.sleep         # tests replace it
 
     # ------------------------------------------------------------------ auth
 
@@ -103,13 +128,25 @@ class PveClient(object):
                                hint=HINT_AUTH) from None
         self.session.cookies.set('PVEAuthCookie', data['ticket'])
         self.csrf = data['CSRFPreventionToken']
+        self._ticket_gen += 1
         self._logged_in = True
 
-    def _relogin(self, stale_csrf):
-        """A ticket expired or was revoked mid-run: log in again, once per expiry."""
+    def _renew(self, seen_gen):
+        """The ticket expired or was revoked mid-run: log in again, once for all threads that saw it refused.
+
+        PVE >= 8.4.17 / 9.1.5 answers every failed authentication `401 Authentication failed!` (pve-manager
+        PVE/HTTPServer.pm auth_handler, commits 26c10a2e / d3973e63), so any 401 counts, not only texts that
+        name the ticket. The request never reached its handler (auth_handler runs first), so it may be resent."""
         with self._login_lock:
-            if self.csrf == stale_csrf:
+            if self._ticket_gen == seen_gen:
                 self._do_login()
+
+    def version(self):
+        """The cluster's PVE version, one GET /version per client (cached): PveVersion(major, minor, release)."""
+        with self._version_lock:
+            if self._version is None:
+                self._version = PveVersion.parse(self.get('/version'))
+            return self._version
 
     # -------------------------------------------------------------- requests
 
@@ -129,28 +166,36 @@ class PveClient(object):
         """One API call; returns `data`. `safe`: a write that may be repeated (defaults to True for GET)."""
         self.login()
         safe = method == 'GET' if safe is None else safe
-        attempt = 0
-        reauthed = False
-        while True:
-            attempt += 1
-            csrf = self.csrf
+        values = params if method in ('GET', 'DELETE') else data
+        renewed = []
+
+        def once():
+            seen_gen = self._ticket_gen
             try:
-                return self._send(method, path, params if method in ('GET', 'DELETE') else data)
+                return self._send(method, path, values)
             except PveAuthError as exc:
-                if self.token or reauthed or 'ticket' not in exc.pve_message:
-                    raise PveAuthError(exc.status, method, path, exc.pve_message, hint=HINT_AUTH) from None
-                reauthed = True
-                self._relogin(csrf)
-                continue
-            except PveConnectionError as exc:
-                if isinstance(exc, PveTlsError) or attempt > self.retries or (exc.sent and not safe):
-                    raise
-            except PveApiError as exc:
-                retry = exc.lock_timeout or (safe and exc.status in (502, 503, 504))
-                if not retry or attempt > self.retries:
-                    raise
-            self._count('retries')
-            time.sleep(backoff(attempt))
+                if self.token or renewed:
+                    raise _refused(exc, method, path, bool(renewed)) from None
+            renewed.append(True)
+            self._renew(seen_gen)
+            try:
+                return self._send(method, path, values)
+            except PveAuthError as exc:
+                raise _refused(exc, method, path, True) from None
+
+        def retryable(exc):
+            if isinstance(exc, PveTlsError):
+                return False
+            if isinstance(exc, PveConnectionError):
+                return safe or not exc.sent
+            if isinstance(exc, PveAuthError) or not isinstance(exc, PveApiError):
+                return False
+            if exc.lock_timeout:
+                return not caller_decides('lock')
+            return safe and exc.status in (502, 503, 504)
+
+        return retry(once, retryable, attempts=self.retries + 1, base=0.2, cap=5.0, sleep=self.sleep,
+                     on_retry=lambda _exc, _n, _pause: self._count('retries'))
 
     def _send(self, method, path, values=None, auth=True):
         url = self.base + path
@@ -231,6 +276,14 @@ class PveClient(object):
 
     def close(self):
         self.session.close()
+
+
+def _refused(exc, method, path, renewed):
+    """The 401 the caller sees: credentials to check, or a ticket refused right after its renewal."""
+    if not renewed:
+        return PveAuthError(exc.status, method, path, exc.pve_message, hint=HINT_AUTH)
+    return PveAuthError(exc.status, method, path, '{0} (also with a renewed ticket)'.format(exc.pve_message),
+                        hint=HINT_RENEWED)
 
 
 def _reason(exc):

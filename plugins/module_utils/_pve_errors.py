@@ -72,7 +72,10 @@ class PveApiError(StoredeskError):
 
 
 class PveAuthError(PveApiError):
-    """401: wrong credentials, unknown token, or a ticket that expired."""
+    """401: wrong credentials, unknown token, or a ticket that expired or was revoked.
+
+    Since pve-manager 8.4.17 / 9.1.5 every failed authentication reads `Authentication failed!`
+    (pve-manager PVE/HTTPServer.pm, auth_handler: commit 26c10a2e on master, d3973e63 on stable-8)."""
 
 
 class PvePermissionError(PveApiError):
@@ -89,6 +92,19 @@ class PveTaskError(StoredeskError):
         self.upid = upid
         self.exitstatus = exitstatus
         self.log_tail = list(log_tail)
+
+
+class PveTaskWatchError(StoredeskError):
+    """The task list of a node could not be read for a while: the task's outcome is UNKNOWN (not failed).
+
+    Callers must not treat it as a task failure (no clone is sent again because of it)."""
+
+    def __init__(self, message, node=None, upid=None, seconds=0.0, cause=None, hint=None, where=None):
+        super().__init__(message, hint, where)
+        self.node = node
+        self.upid = upid
+        self.seconds = seconds
+        self.cause = cause
 
 
 class PveTimeoutError(StoredeskError):

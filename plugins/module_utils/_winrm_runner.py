@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ._ps_scripts import STDIN_LOADER
+from ._retry import retry
 
 try:
     import requests
@@ -50,8 +50,9 @@ class WinrmOptions(object):
 
     def __init__(self, user=None, password=None, transport='ntlm', scheme='http', port=None,
                  validate_certs=True, ca_path=None, connection_timeout=10, operation_timeout=120,
-                 concurrency=20, retries=2, backoff=1.0, backoff_max=10.0):
+                 concurrency=20, retries=2, backoff=1.0, backoff_max=10.0, allow_basic_http=False):
         self.user, self.password, self.transport, self.scheme = user, password, transport, scheme
+        self.allow_basic_http = allow_basic_http
         self.port = port or (5986 if scheme == 'https' else 5985)
         self.validate_certs, self.ca_path = validate_certs, ca_path
         self.connection_timeout, self.operation_timeout = connection_timeout, operation_timeout
@@ -63,6 +64,10 @@ class WinrmOptions(object):
             raise ValueError('winrm_transport must be ntlm, kerberos or basic, not {0!r}'.format(self.transport))
         if self.scheme not in ('http', 'https'):
             raise ValueError('winrm_scheme must be http or https, not {0!r}'.format(self.scheme))
+        if self.transport == 'basic' and self.scheme == 'http' and not self.allow_basic_http:
+            raise ValueError('winrm_transport=basic over winrm_scheme=http would send the password in clear text: '
+                             'use winrm_scheme=https (or ntlm, which encrypts over http); only a lab may set '
+                             'winrm_allow_basic_over_http=true')
         if self.transport != 'kerberos' and (not self.user or self.password is None):
             raise ValueError('winrm_user and winrm_password are required for {0} (environment '
                              'STOREDESK_WINRM_USER / STOREDESK_WINRM_PASSWORD)'.format(self.transport))
@@ -86,11 +91,13 @@ class WinrmOptions(object):
 
 class WinrmError(Exception):
     """A failure on one desktop: category (auth, unreachable, connection, timeout, tls, wsman,
-    protocol, script, config), whether retrying may help, and the script's step if it reported one."""
+    protocol, script, config), whether retrying may help, and the script's step if it reported one.
+    Only UNREACHABLE_CATEGORIES (_winrm_args) mean "not reached"; auth and tls are failures."""
 
     def __init__(self, message, category, retryable=False, step=None):
         super(WinrmError, self).__init__(message)
         self.message, self.category, self.retryable, self.step = message, category, retryable, step
+        self.safe = False   # set per attempt: retrying may help AND cannot run the command twice unasked
 
 
 def with_input(script, payload):
@@ -265,31 +272,32 @@ def run_on_desktop(options, desktop, script, payload, idempotent=True, session_f
     record = dict(name=desktop.get('name'), address=desktop.get('address'), ok=False, changed=False,
                   result=None, error=None, error_category=None, attempts=0, elapsed=0.0)
     text = with_input(script, payload)
-    error = None
-    for attempt in range(1, options.retries + 2):
-        record['attempts'] = attempt
+
+    def attempt():
+        record['attempts'] += 1
         session = None
         try:
             session = factory(options, desktop['address'])
             stdout, stderr, rc = session.run(text, time.monotonic() + options.operation_timeout)
             doc = parse_output(stdout, stderr, rc)
-            record['changed'] = bool(doc.get('changed'))
-            if doc.get('ok'):
-                record.update(ok=True, result=doc.get('result'))
-                error = None
-            else:
-                err = doc.get('error') or {}
-                error = WinrmError(str(err.get('message') or 'the script reported a failure').strip(),
-                                   'script', step=err.get('step'))
-                record['result'] = doc.get('result')
-            break
         except Exception as exc:  # noqa: BLE001 - every failure becomes a per-desktop record
             error = classify(exc, session is not None and session.sent, options)
-            safe = error.retryable and (idempotent or session is None or not session.sent)
-            if not safe or attempt > options.retries:
-                break
-            pause = min(options.backoff_max, options.backoff * 2 ** (attempt - 1))
-            time.sleep(pause * random.uniform(0.5, 1.0))
+            error.safe = error.retryable and (idempotent or session is None or not session.sent)
+            raise error from None
+        record['changed'] = bool(doc.get('changed'))
+        if doc.get('ok'):
+            record.update(ok=True, result=doc.get('result'))
+            return None
+        err = doc.get('error') or {}
+        record['result'] = doc.get('result')
+        return WinrmError(str(err.get('message') or 'the script reported a failure').strip(), 'script',
+                          step=err.get('step'))
+
+    try:
+        error = retry(attempt, lambda exc: getattr(exc, 'safe', False), attempts=options.retries + 1,
+                      base=options.backoff, cap=options.backoff_max)
+    except WinrmError as exc:
+        error = exc
     if error is not None:
         record.update(error=error.message, error_category=error.category)
         if error.step:

@@ -180,3 +180,19 @@ def test_kerberos_without_its_library_is_a_clear_config_error():
     [rec] = runner.run_on_desktops(opts(transport='kerberos', retries=0), [{'name': 'k', 'address': '127.0.0.1'}],
                                    'S', {})
     assert rec['error_category'] == 'config' and 'kerberos' in rec['error']
+
+
+@pytest.mark.parametrize('draw, expected', [('low', [0.0, 0.0, 0.0]), ('high', [1.0, 2.0, 2.0])])
+def test_pauses_between_attempts_are_full_jitter_within_backoff_and_cap(monkeypatch, draw, expected):
+    """One retry helper: sleep = random(0, min(winrm_backoff_max, winrm_backoff * 2**n))."""
+    import random
+    import time
+    sleeps = []
+    monkeypatch.setattr(time, 'sleep', sleeps.append)
+    monkeypatch.setattr(random, 'uniform', lambda a, b: a if draw == 'low' else b)
+    timeout = requests.exceptions.ConnectTimeout('timed out')
+    factory = ScriptedSession([(False, timeout)] * 3 + [(True, ok_doc(1))])
+    [rec] = runner.run_on_desktops(opts(retries=3, backoff=1.0, backoff_max=2.0), [DESKTOP], 'S', {},
+                                   session_factory=factory)
+    assert rec['ok'] and rec['attempts'] == 4
+    assert sleeps == expected

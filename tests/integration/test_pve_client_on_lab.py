@@ -2,10 +2,11 @@
 
 import pytest
 
+from conftest import api, api_get
 from ansible_collections.storedesk.vdi.plugins.module_utils._executor import run_bounded
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_client import PveClient
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import (PveApiError, PveAuthError,
-                                                                                 PveTaskError)
+                                                                                 PveTaskError, PveTaskWatchError)
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_tasks import TaskWatcher
 
 
@@ -79,25 +80,47 @@ def test_task_failure_carries_the_task_log(fresh_lab):
     assert pve.vm(777) is None, 'a failed clone leaves no half-made VM'
 
 
-def test_bounded_executor_limits_per_key_and_overall():
-    import threading
-    import time
-    live, peak, lock = {}, {}, threading.Lock()
+def test_several_clones_awaited_on_one_node_all_succeed(fresh_lab):
+    """PVE lists active tasks as status RUNNING (Tasks.pm node_tasks): that is not an exit status."""
+    slow_lab = fresh_lab
+    slow_lab.regions['east'].time_scale = 0.05      # tasks take real time, so waits see them RUNNING
+    c = client(slow_lab)
+    watcher = TaskWatcher(c)
+    upids = [c.post('/nodes/pve-e1/qemu/9100/clone', newid=780 + n, name='run-{0}'.format(n)) for n in range(4)]
+    rows = c.get('/nodes/pve-e1/tasks', source='all', limit=50)
+    assert any(r.get('status') == 'RUNNING' for r in rows if r['upid'] in upids), 'the lab lists them RUNNING'
+    out = run_bounded(upids, lambda u: watcher.wait(u, timeout=120, what='clone'), overall=4, per_key=4)
+    assert [o.value for o in out] == ['OK'] * 4, [str(o.error) for o in out]
+    session = api(slow_lab)
+    names = {vm['vmid']: vm.get('name') for vm in api_get(session, '/nodes/pve-e1/qemu')}
+    assert [names.get(780 + n) for n in range(4)] == ['run-{0}'.format(n) for n in range(4)]
 
-    def work(item):
-        with lock:
-            live[item[0]] = live.get(item[0], 0) + 1
-            peak[item[0]] = max(peak.get(item[0], 0), live[item[0]])
-            peak['all'] = max(peak.get('all', 0), sum(v for k, v in live.items() if k != 'all'))
-        time.sleep(0.01)
-        with lock:
-            live[item[0]] -= 1
-        if item[1] == 7:
-            raise ValueError('boom')
-        return item[1]
 
-    items = [(node, n) for n in range(12) for node in ('a', 'b', 'c')]
-    out = run_bounded(items, work, key=lambda i: i[0], per_key=2, overall=5)
-    assert max(peak[k] for k in 'abc') <= 2 and peak['all'] <= 5
-    assert [o.ok for o in out].count(False) == 3
-    assert all(o.value == o.item[1] for o in out if o.ok)
+def test_api_outage_while_waiting_is_unknown_not_failed(fresh_lab):
+    slow_lab = fresh_lab
+    pve = slow_lab.regions['east']
+    pve.time_scale = 0.05
+    c = client(slow_lab, retries=0)
+    upid = c.post('/nodes/pve-e1/qemu/9100/clone', newid=790, name='outage-clone')
+    pve.flaky_network(drop_rate=1.0)
+    try:
+        with pytest.raises(PveTaskWatchError) as err:
+            TaskWatcher(c, outage=1.0).wait(upid, timeout=60, what='clone of 9100 to 790')
+    finally:
+        pve.flaky_network()
+    assert not isinstance(err.value, PveTaskError)
+    assert 'could not read the task list of node pve-e1' in str(err.value) and 'unknown' in str(err.value)
+    assert TaskWatcher(c).wait(upid, timeout=120) == 'OK', 'the clone went on in PVE'
+    assert api_get(api(slow_lab), '/nodes/pve-e1/qemu/790/config').get('name') == 'outage-clone'
+
+
+def test_version_is_read_once_per_client(fresh_lab):
+    pve = fresh_lab.regions['east']
+    expected = api_get(api(fresh_lab), '/version')
+    c = client(fresh_lab)
+    before = len([r for r in pve.requests if r[:2] == ('GET', '/api2/json/version')])
+    v = c.version()
+    assert c.version() is v and c.version() == (v.major, v.minor, v.release)
+    assert v.text == expected['version'] and '{0}.{1}'.format(v.major, v.minor) == expected['release']
+    after = len([r for r in pve.requests if r[:2] == ('GET', '/api2/json/version')])
+    assert after - before == 1, 'one GET /version for three calls'
