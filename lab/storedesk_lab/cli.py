@@ -1,6 +1,7 @@
 """`lab`: the embedded lab's command line.
 
-  lab up [--topology F] [--time-scale X]   start in the background; writes lab/.state/lab.env
+  lab up [--topology F] [--time-scale X] [--pve-version 8.4|9.1] [--strict|--lenient]
+                                           start in the background; writes lab/.state/lab.env
   lab status                               regions, nodes, VMs, requests
   lab down                                 stop it
   lab fault NAME [--region R] [key=value]  inject a fault (lab fault --list)
@@ -53,7 +54,7 @@ def _control(state, path, body=None):
 def cmd_serve(args):
     """Run the lab in the foreground until SIGTERM/SIGINT (what `lab up` starts)."""
     lab = Lab(args.topology, time_scale=args.time_scale, port=args.port, state_dir=state_dir(),
-              host_offset=args.host_offset).start()
+              host_offset=args.host_offset, strict=args.strict, pve_version=args.pve_version).start()
     lab.write_files()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -80,7 +81,9 @@ def cmd_up(args):
         pass
     argv = [sys.executable, '-m', 'storedesk_lab', 'serve', '--time-scale', str(args.time_scale),
             '--port', str(args.port), '--host-offset', str(args.host_offset)] + \
-        (['--topology', os.path.abspath(args.topology)] if args.topology else [])
+        (['--topology', os.path.abspath(args.topology)] if args.topology else []) + \
+        (['--pve-version', args.pve_version] if args.pve_version else []) + \
+        ({True: ['--strict'], False: ['--lenient']}.get(args.strict, []))
     log = open(os.path.join(state_dir(), 'lab.log'), 'ab')
     proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
                             env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
@@ -103,6 +106,8 @@ def cmd_up(args):
                                                                ', '.join(sorted(region['nodes']))))
     print('credentials and CA: source {0}'.format(state['env_file']))
     print('control: {0}   time scale: {1}'.format(state['control'], state['time_scale']))
+    print('PVE {0}   strictness: {1}'.format(state.get('pve_version'), ', '.join(
+        '{0}={1}'.format(k, v) for k, v in sorted((state.get('strictness') or {}).items()))))
     return 0
 
 
@@ -177,6 +182,13 @@ def main(argv=None):
         p.add_argument('--port', type=int, default=8006)
         p.add_argument('--host-offset', type=int, default=0,
                        help='serve on 127.<10+N>.0.0/16 instead of the topology addresses (parallel labs)')
+        p.add_argument('--pve-version', help='PVE release to serve: 8.4 or 9.1 (or a full version, 8.4.16)')
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument('--strict', dest='strict', action='store_true', default=None,
+                          help='every strict behaviour (default: the set in runtime.DEFAULT_STRICT): lagging '
+                               '/cluster/resources, root-only options, '
+                               'clones in flight')
+        mode.add_argument('--lenient', dest='strict', action='store_false', help='fakepve\'s kinder behaviour')
     sub.add_parser('status')
     sub.add_parser('down')
     p = sub.add_parser('fault')

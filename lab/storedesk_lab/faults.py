@@ -47,6 +47,9 @@ async def apply(pve, name, args):
     if name == 'revoke-tickets':
         pve.revoke_tickets()
         return 'tickets revoked'
+    if name == 'expire-tickets':
+        pve.age_tickets(float(args['secs']) if args.get('secs') else None)
+        return 'tickets aged {0} s'.format(args.get('secs', pve.ticket_ttl))
     if name == 'clear':
         pve.flaky_network()
         pve.network.update(latency=0.0, jitter=0.0, node_latency={})
@@ -60,4 +63,4 @@ async def apply(pve, name, args):
 
 
 NAMES = ('flaky-network', 'slow-network', 'node-offline', 'node-online', 'lose-quorum', 'regain-quorum',
-         'hold-lock', 'backup', 'clone-error', 'revoke-tickets', 'clear')
+         'hold-lock', 'backup', 'clone-error', 'revoke-tickets', 'expire-tickets', 'clear')

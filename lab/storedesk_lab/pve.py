@@ -8,31 +8,41 @@ import time
 
 from fakepve import FakePve
 
+from .pve_access import AccessControlApi
 from .pve_capacity import GIB, NodeCapacityApi
+from .pve_clone import CloneApi
+from .pve_config_perms import ConfigPermsApi
 from .pve_guests import GuestLifecycle
+from .pve_power import PowerApi
+from .pve_rrd import ResourcesLagApi
 from .pve_scale import ScaleApi
+from .pve_spice import SpiceProxyApi
+from .pve_tasks import TaskListApi
+from .pve_usb_mapping import UsbMappingApi
+from .pve_versions import VersionApi
 
-MIXINS = [ScaleApi, GuestLifecycle, NodeCapacityApi]
-try:  # stateful access control and USB mappings (lab/storedesk_lab/pve_access.py, pve_usb_mapping.py)
-    from .pve_access import AccessControlApi
-    MIXINS.insert(0, AccessControlApi)
-except ImportError:  # pragma: no cover - during development only
-    AccessControlApi = None
-try:
-    from .pve_usb_mapping import UsbMappingApi
-    MIXINS.insert(0, UsbMappingApi)
-except ImportError:  # pragma: no cover
-    UsbMappingApi = None
+# Order matters (method resolution): the release wraps authentication and permission checks of the access
+# control; root-only options are refused before the USB rule; clones are shown in flight around the lab's
+# task timing.
+MIXINS = (VersionApi, ConfigPermsApi, UsbMappingApi, AccessControlApi, CloneApi, PowerApi, TaskListApi,
+          ResourcesLagApi, ScaleApi, GuestLifecycle, NodeCapacityApi, SpiceProxyApi)
 
-LabBase = type('LabBase', tuple(MIXINS) + (FakePve,), {})
+# How strict the lab is, feature by feature (`strict=True` in Lab / `lab up --strict` gives all of these).
+STRICT = {'resources_lag': 3.0, 'root_only_options': True, 'clone_inflight': True}
+LENIENT = {'resources_lag': 0.0, 'root_only_options': False, 'clone_inflight': False}
+
+LabBase = type('LabBase', MIXINS + (FakePve,), {})
 
 
 class LabPve(LabBase):
     """A region's cluster as the topology declares it."""
 
     def __init__(self, region, spec, time_model, user='root@pam', password='secret', host=None, port=8006,
-                 guest_net='127.64.0.0/16'):
+                 guest_net='127.64.0.0/16', pve_version='9.1', strictness=None):
         super().__init__(user=user, password=password, host=host, port=port)
+        self.set_release(spec.get('pve_version') or pve_version)
+        for key, value in dict(STRICT, **(strictness or {})).items():
+            setattr(self, key, value)
         self.region = region
         self.started = time.time()
         self.cluster_name = spec.get('cluster', region)

@@ -1,10 +1,11 @@
 """Stateful PVE access control for the lab: realms, users, groups, roles, API tokens and ACLs.
 
 A mixin of FakePve (fakepve keeps no state under /access). Modelled on pve-access-control
-(PVE/AccessControl.pm, PVE/RPCEnvironment.pm, PVE/API2/{User,Group,Role,ACL}.pm), PVE 9:
+(PVE/AccessControl.pm, PVE/RPCEnvironment.pm, PVE/API2/{User,Group,Role,ACL}.pm):
 
-- Privileges: PVE 9's (VM.Monitor gone, VM.GuestAgent.* added). Built-in roles are computed as
-  AccessControl.pm's create_roles() does from its privilege groups; they are `special` and immutable.
+- Privileges: the served release's (pve_versions.py: PVE 9 by default, VM.Monitor gone and VM.GuestAgent.*
+  added; PVE 8 the other way round). Built-in roles are computed as AccessControl.pm's create_roles()
+  does from its privilege groups; they are `special` and immutable.
 - permissions(user, path): PVE's roles() walk from / to the path. On each level a token's, else the
   user's own, else the union of the user's groups' entries replace what was inherited; propagate=0
   entries count only on their own path; NoAccess wins. A VM or storage also gets the roles its pool
@@ -28,45 +29,12 @@ import uuid
 from fakepve.model import PveError
 from fakepve.routing import StatefulRoutes, die, param_error, split_list
 
+from .pve_versions import PRIVGROUPS, create_roles
+
 __all__ = ['AccessControlApi', 'BUILTIN_ROLES', 'PRIVILEGES']
 
-# AccessControl.pm's $privgroups in PVE 9: category -> (root, admin, user, audit).
-PRIVGROUPS = {
-    'VM': ((), ('VM.Config.Disk', 'VM.Config.CPU', 'VM.Config.Memory', 'VM.Config.Network', 'VM.Config.HWType',
-                'VM.Config.Options', 'VM.Allocate', 'VM.Clone', 'VM.GuestAgent.Unrestricted', 'VM.Migrate',
-                'VM.Replicate', 'VM.Snapshot', 'VM.Snapshot.Rollback'),
-           ('VM.Config.CDROM', 'VM.Config.Cloudinit', 'VM.Console', 'VM.Backup', 'VM.GuestAgent.FileRead',
-            'VM.GuestAgent.FileSystemMgmt', 'VM.GuestAgent.FileWrite', 'VM.PowerMgmt'),
-           ('VM.Audit', 'VM.GuestAgent.Audit')),
-    'Sys': (('Sys.PowerMgmt', 'Sys.Modify', 'Sys.Incoming', 'Sys.AccessNetwork'), ('Sys.Console', 'Sys.Syslog'), (),
-            ('Sys.Audit',)),
-    'Datastore': ((), ('Datastore.Allocate', 'Datastore.AllocateTemplate'), ('Datastore.AllocateSpace',),
-                  ('Datastore.Audit',)),
-    'SDN': ((), ('SDN.Allocate', 'SDN.Audit'), ('SDN.Use',), ('SDN.Audit',)),
-    'User': (('Realm.Allocate',), ('User.Modify', 'Group.Allocate', 'Realm.AllocateUser'), (), ()),
-    'Pool': ((), ('Pool.Allocate',), ('Pool.Audit',), ('Pool.Audit',)),
-    'Mapping': ((), ('Mapping.Modify',), ('Mapping.Use',), ('Mapping.Audit',)),
-}
-
-
-def _create_roles():
-    """AccessControl.pm's create_roles(): the privileges and the special (built-in) roles."""
-    privs = {'Permissions.Modify'}  # in no group
-    roles = {'NoAccess': set(), 'PVEAdmin': set(), 'PVEAuditor': set()}
-    for cat, (root, admin, user, audit) in PRIVGROUPS.items():
-        privs.update(root + admin + user + audit)
-        roles.setdefault('PVE{0}Admin'.format(cat), set()).update(admin + user + audit)
-        roles['PVEAdmin'].update(admin + user + audit)
-        if user:
-            roles.setdefault('PVE{0}User'.format(cat), set()).update(user + audit)
-        roles['PVEAuditor'].update(audit)
-    roles['PVEAdmin'].discard('Mapping.Modify')  # only Administrator and PVEMappingAdmin have it
-    roles['PVETemplateUser'] = {'VM.Clone', 'VM.Audit'}
-    roles['Administrator'] = set(privs)
-    return frozenset(privs), dict((name, frozenset(p)) for name, p in roles.items())
-
-
-PRIVILEGES, BUILTIN_ROLES = _create_roles()
+# PVE 9's (the default); an instance serving PVE 8 holds its own (pve_versions.py).
+PRIVILEGES, BUILTIN_ROLES = create_roles(PRIVGROUPS[9])
 # get_effective_permissions(): the paths always listed.
 DEFAULT_PATHS = ('/', '/access', '/access/groups', '/nodes', '/pool', '/sdn', '/storage', '/vms')
 # AccessControl::check_path (pools may nest).
@@ -110,6 +78,7 @@ class AccessControlApi(StatefulRoutes):
     """Mixin of FakePve: /access/{users,groups,roles,acl,domains} with PVE's permission semantics."""
 
     strict_realms = True
+    privileges, builtin_roles = PRIVILEGES, BUILTIN_ROLES   # the release's (pve_versions.py)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -134,7 +103,7 @@ class AccessControlApi(StatefulRoutes):
         self._recompute()
 
     def add_role(self, roleid, privs):
-        bad = [p for p in privs if p not in PRIVILEGES]
+        bad = [p for p in privs if p not in self.privileges]
         if bad:
             raise ValueError("invalid privilege '{0}'".format(bad[0]))
         self.roles[roleid] = set(privs)
@@ -182,7 +151,7 @@ class AccessControlApi(StatefulRoutes):
     # ------------------------------------------------------------ state
 
     def _all_roles(self):
-        return dict(BUILTIN_ROLES, **self.roles)
+        return dict(self.builtin_roles, **self.roles)
 
     def _user(self, userid):
         user = self.lab_users.get(userid)
@@ -310,7 +279,7 @@ class AccessControlApi(StatefulRoutes):
         """RPCEnvironment::permissions(): {privilege: propagate} who holds on path."""
         path = normalize_path(path) or path
         if who == 'root@pam':
-            return dict.fromkeys(PRIVILEGES, 1)
+            return dict.fromkeys(self.privileges, 1)
         userid, _, token = who.partition('!')
         if token:
             info = self._token(who)
@@ -570,10 +539,9 @@ class AccessControlApi(StatefulRoutes):
 
     # roles
 
-    @staticmethod
-    def _check_privs(privs):
+    def _check_privs(self, privs):
         for priv in split_list(privs):
-            if priv not in PRIVILEGES:
+            if priv not in self.privileges:
                 raise param_error(privs="invalid format - invalid privilege '{0}'".format(priv))
         return set(split_list(privs))
 
@@ -581,7 +549,7 @@ class AccessControlApi(StatefulRoutes):
         out = []
         for roleid, privs in sorted(self._all_roles().items()):
             entry = {'roleid': roleid, 'privs': ','.join(sorted(privs))}
-            if roleid in BUILTIN_ROLES:
+            if roleid in self.builtin_roles:
                 entry['special'] = 1
             out.append(entry)
         return out
@@ -604,7 +572,7 @@ class AccessControlApi(StatefulRoutes):
 
     async def _ac_role_update(self, v, user):
         roleid = v['roleid']
-        if roleid in BUILTIN_ROLES:
+        if roleid in self.builtin_roles:
             raise die("auto-generated role '{0}' cannot be modified".format(roleid))
         privs = self._check_privs(v.get('privs'))
         if roleid not in self.roles:
@@ -614,7 +582,7 @@ class AccessControlApi(StatefulRoutes):
 
     async def _ac_role_delete(self, v, user):
         roleid = v['roleid']
-        if roleid in BUILTIN_ROLES:
+        if roleid in self.builtin_roles:
             raise die("auto-generated role '{0}' cannot be deleted".format(roleid))
         if roleid not in self.roles:
             raise die("delete role failed: role '{0}' does not exist".format(roleid))

@@ -1,45 +1,17 @@
 """What the lab's fakepve needs to keep its own CPU flat at 1,000 desktops, with PVE's semantics.
 
-- `GET /nodes/{node}/tasks` honours `since`, `until`, `typefilter` and `source` as PVE does (fakepve ignores
-  them and builds a view of every task of the node on every poll).
+- `GET /nodes/{node}/tasks` honours `since`, `until`, `typefilter` and `source` as PVE does: see pve_tasks.py.
 - A new disk's name (`vm-<vmid>-disk-<n>`) is found by looking up the candidate names, not by scanning
   every volume and guest config of the storage on every allocation.
 - A storage's volumes are the ones allocated on it (and its files): every disk in the lab is allocated
   (seeds included), so fakepve's scan of every guest config for unallocated references is skipped.
 """
 
-from fakepve.server import USER, ok, params
 from fakepve.storage import _is_file
 
 
 class ScaleApi(object):
     """Mixin of the lab's FakePve (subclass overrides of fakepve methods, each with PVE's behaviour)."""
-
-    async def _task_list(self, request):
-        node = request.match_info['node']
-        user = request[USER]
-        p = self._verify(request, await params(request))
-        vmid, since, until = p.get('vmid'), p.get('since'), p.get('until')
-        kind, source = p.get('typefilter'), p.get('source', 'archive')
-        audit = self.allowed(user, '/nodes/' + node, 'Sys.Audit')
-        rows = []
-        for task in reversed(self.tasklog):          # newest first, as PVE lists them
-            if since is not None and task['starttime'] < int(since):
-                break                                  # the log is in start order: nothing older matches
-            if task['node'] != node or (vmid is not None and task['id'] != str(vmid)):
-                continue
-            if until is not None and task['starttime'] > int(until):
-                continue
-            if kind and task['type'] != kind:
-                continue
-            running = task['status'] == 'running'
-            if (source == 'archive' and running) or (source == 'active' and not running):
-                continue
-            if audit or self._task_owner(user, task):
-                rows.append(task)
-        rows.sort(key=lambda t: -t['starttime'])
-        start = p.get('start', 0)
-        return ok([self._task_view(t, True) for t in rows[start:start + p.get('limit', 50)]])
 
     def _volumes(self, name):
         store = self.storages[name]

@@ -15,7 +15,7 @@ from aiohttp import web
 from fakepve.certs import make_cert
 
 from . import faults, topology
-from .pve import LabPve
+from .pve import LENIENT, STRICT, LabPve
 from .store_network import StoreNetwork, StoreThinClient
 
 STATE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), '.state')
@@ -25,12 +25,51 @@ TOKEN_NAME = 'storedesk'
 WINRM_PASSWORD = secrets.token_urlsafe(15)
 
 
+# The strict features on by default: those the product's pool, image, access and USB suites pass with
+# (docs/fidelity.md, "Strict switches"). Task listing, the 401 texts and the privilege sets are PVE facts and
+# always on.
+DEFAULT_STRICT = ('root_only_options', 'clone_inflight')
+_NO = ('0', 'false', 'no', 'lenient')
+
+
+def strictness(strict=None):
+    """{feature: value} for Lab(strict=...): True (all strict), False (all lenient), a dict of features over the
+    strict set, or None: STOREDESK_LAB_STRICT (1/0, or a comma list of the strict features), else
+    DEFAULT_STRICT."""
+    if strict is None:
+        env = os.environ.get('STOREDESK_LAB_STRICT')
+        if env is None:
+            strict = list(DEFAULT_STRICT)
+        elif env.lower() in _NO or env.lower() in ('1', 'true', 'yes', 'strict'):
+            strict = env.lower() not in _NO
+        else:
+            strict = [f.strip() for f in env.split(',') if f.strip()]
+    if isinstance(strict, (list, tuple)):
+        unknown = set(strict) - set(STRICT)
+        if unknown:
+            raise ValueError('unknown strictness feature(s) {0}; known: {1}'.format(
+                ', '.join(sorted(unknown)), ', '.join(sorted(STRICT))))
+        return dict((k, STRICT[k] if k in strict else LENIENT[k]) for k in STRICT)
+    if isinstance(strict, dict):
+        unknown = set(strict) - set(STRICT)
+        if unknown:
+            raise ValueError('unknown strictness feature(s) {0}; known: {1}'.format(
+                ', '.join(sorted(unknown)), ', '.join(sorted(STRICT))))
+        return dict(STRICT, **strict)
+    return dict(STRICT if strict else LENIENT)
+
+
 class Lab(object):
     """The lab. `regions` maps a region name to its LabPve once started."""
 
     def __init__(self, topology_path=None, time_scale=0.05, state_dir=None, port=None, password=None,
-                 control_port=0, host_offset=0):
+                 control_port=0, host_offset=0, strict=None, pve_version=None):
         self.topo = topology.load(topology_path)
+        # PVE release served (topology `pve_version`, else STOREDESK_LAB_PVE_VERSION, else 9.1) and how
+        # strict the lab is (True/False, or {feature: value}; default STOREDESK_LAB_STRICT, else strict).
+        self.pve_version = pve_version or self.topo.get('pve_version') or \
+            os.environ.get('STOREDESK_LAB_PVE_VERSION') or '9.1'
+        self.strictness = strictness(strict)
         self.time_scale = time_scale
         self.state_dir = state_dir or STATE_DIR
         self.port = 8006 if port is None else port
@@ -82,7 +121,8 @@ class Lab(object):
             hosts.append(host)
             # Desktops: a /18 per region (16k addresses), apart from the API hosts.
             pve = LabPve(name, spec, self.topo.get('time_model'), password=self.password, host=host,
-                         port=self.port, guest_net='127.{0}.{1}.0/18'.format(net, 64 * (index + 1)))
+                         port=self.port, guest_net='127.{0}.{1}.0/18'.format(net, 64 * (index + 1)),
+                         pve_version=self.pve_version, strictness=self.strictness)
             pve.time_scale = self.time_scale
             pve.apitokens['root@pam!' + TOKEN_NAME] = self.token_secret
             self.regions[name] = pve
@@ -175,10 +215,12 @@ class Lab(object):
     # ------------------------------------------------------------------- info
 
     def state(self):
-        out = {'control': self.control_url, 'time_scale': self.time_scale, 'cafile': self.cafile, 'regions': {}}
+        out = {'control': self.control_url, 'time_scale': self.time_scale, 'cafile': self.cafile, 'regions': {},
+               'pve_version': self.pve_version, 'strictness': self.strictness}
         for name, pve in sorted(self.regions.items()):
             out['regions'][name] = {
                 'url': pve.url, 'host': pve.host, 'port': pve.port, 'cluster': pve.cluster_name,
+                'version': pve.version,
                 'nodes': dict((n, 'online' if s.get('online', True) else 'offline') for n, s in pve.nodes.items()),
                 'quorate': pve.quorate, 'vms': len([v for v in pve.vms if not v.template]),
                 'templates': len([v for v in pve.vms if v.template]), 'requests': len(pve.requests)}

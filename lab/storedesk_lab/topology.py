@@ -5,6 +5,8 @@ import os
 
 import yaml
 
+from .pve_versions import version_info
+
 DEFAULT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'topologies', 'demo.yml')
 GIB = 1024 ** 3
 
@@ -38,6 +40,12 @@ def check(topo, path='topology'):
             for key in ('cores', 'memory_gib'):
                 if not isinstance(spec.get(key), int) or spec[key] <= 0:
                     raise TopologyError('{0}.nodes.{1}.{2}: a positive integer is needed'.format(where, node, key))
+        version = topo.get('pve_version', region.get('pve_version'))
+        if version is not None:
+            try:
+                version_info(version)
+            except ValueError as exc:
+                raise TopologyError('{0}.pve_version: {1}'.format(where, exc)) from None
         for image in region.get('seed_images') or []:
             if image.get('node') not in region['nodes']:
                 raise TopologyError('{0}.seed_images: node {1!r} is not a node of the region'.format(
