@@ -34,6 +34,13 @@ options:
       gateway:
         description: Gateway for static addresses; default the subnet's first host.
         type: str
+      reserved:
+        description:
+          - Addresses of the store subnet no desktop may take under O(addressing=static) (printers, scales,
+            anything with a fixed address). The gateway, network and broadcast addresses are always reserved.
+          - Desktop N gets the N-th address after O(address_offset) that is not reserved.
+        type: list
+        elements: str
       vlan:
         description: VLAN tag of the desktops' C(net0) (1-4094). No two stores on one bridge may share it.
         type: int
@@ -144,13 +151,14 @@ options:
     choices: [auto, all, filter, 'off']
   addressing:
     description:
-      - C(dhcp) leaves addresses to the store's DHCP. C(static) gives desktop N the address
-        subnet + O(address_offset) + N, written as C(ipconfig0) (read by cloudbase-init) and into the description.
+      - C(dhcp) leaves addresses to the store's DHCP. C(static) gives desktop N the N-th address after
+        subnet + O(address_offset) that is not reserved (gateway, O(stores[].reserved)), written as C(ipconfig0)
+        (read by cloudbase-init) and into the description.
     type: str
     default: dhcp
     choices: [dhcp, static]
   address_offset:
-    description: With static addressing, desktop N gets host number O(address_offset) + N of the subnet.
+    description: With static addressing, desktop addresses start after host number O(address_offset) of the subnet.
     type: int
     default: 10
   nodes:
@@ -229,9 +237,33 @@ options:
     type: int
     default: 600
   lock_wait:
-    description: Seconds to keep retrying while another task (a backup, a migration) holds a desktop's lock.
+    description:
+      - Seconds to keep retrying while another task (a backup, a migration) holds a desktop's or the template's
+        lock. A template held by a backup is waited for once, before any change; past O(lock_wait) the run stops
+        and says so.
     type: int
     default: 120
+  lease_wait:
+    description:
+      - One run at a time per store. A run that changes something first takes a lease on its stores (a PVE
+        resource pool C(storedesk-lease-<run id>) whose comment names owner, run id, stores and expiry).
+      - Seconds to wait while another live run holds one of the stores; then the run stops naming the holder,
+        having changed nothing. C(0) stops at once.
+    type: int
+    default: 300
+  lease_ttl:
+    description:
+      - Seconds a lease lives without renewal (the holder renews it every third of this). A run that died
+        (its controller lost, the module killed) leaves a lease that later runs take over after this long.
+    type: int
+    default: 300
+  saved_sessions:
+    description:
+      - A hibernated desktop holds a saved session (open documents of the staff). C(keep) never destroys or
+        replaces it on scale-down, image push or reclaim (it is kept and reported); C(discard) allows it.
+    type: str
+    default: keep
+    choices: [keep, discard]
   shutdown_timeout:
     description: Seconds a guest gets to shut down before it is stopped.
     type: int

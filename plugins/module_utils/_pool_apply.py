@@ -19,7 +19,7 @@ import threading
 import time
 
 from . import _pool_desired as desired_mod
-from ._desktop_ops import DesktopOps, with_mac
+from ._desktop_ops import DesktopOps, is_locked, with_mac
 from ._executor import run_bounded
 from ._pve_errors import PveApiError, PveConnectionError, PveTaskError, StoredeskError
 from ._pool_actual import vm_record
@@ -45,6 +45,14 @@ class VmidAllocator(object):
             self.taken.add(self.cursor)
             return self.cursor
 
+    def reserve(self, count):
+        """The VMID block this run expects to clone into (recorded in its lease), without taking ids."""
+        with self.lock:
+            first = self.cursor
+            while first in self.taken:
+                first += 1
+            return [(first, min(self.last, first + 2 * count + 16))]
+
     def collided(self, vmid):
         """Another run took vmid: skip ahead a little at random so two runs stop racing for the same ids."""
         with self.lock:
@@ -54,11 +62,30 @@ class VmidAllocator(object):
         return self.next()
 
 
+ROOT_ONLY = ('spice_enhancements',)
+
+
+class Cancelled(StoredeskError):
+    """The run was cancelled (SIGTERM/SIGINT) or lost its lease: no new desktop work starts."""
+
+
+class Kept(StoredeskError):
+    """A live read right before a stop/destroy showed the desktop must stay."""
+
+
 class PoolRunner(object):
     """Runs the ops of one plan against one region."""
 
-    def __init__(self, client, params, stores, actual):
+    def __init__(self, client, params, stores, actual, lease=None):
         self.client = client
+        self.lease = lease
+        self.cancel = threading.Event()
+        # qemu-server PVE/API2/Qemu.pm check_vm_modify_config_perm: options outside its privilege lists
+        # (spice_enhancements among them) may be set by `root@pam` itself only -- no token, not even root's.
+        # A linked clone copies the template's options without that check (clone_vm), so other users leave
+        # the value to the template and say so (see root_only()).
+        self.root = getattr(client, 'token', None) is None and getattr(client, 'user', '') == 'root@pam'
+        self.root_only_skipped = {}
         self.params = params
         self.stores = dict((s['code'], s) for s in stores)
         self.actual = actual
@@ -102,6 +129,11 @@ class PoolRunner(object):
             if outcome.skipped:
                 records[id(op)] = self._record(op, 'skipped', 0.0, reason='not started: an earlier desktop of '
                                                'this batch failed')
+            elif isinstance(outcome.error, Cancelled):
+                records[id(op)] = self._record(op, 'skipped', 0.0, reason=str(outcome.error))
+            elif isinstance(outcome.error, Kept):
+                op['kept'] = outcome.error.message
+                records[id(op)] = self._record(op, 'skipped', outcome.elapsed, reason='kept: ' + outcome.error.message)
             elif outcome.ok:
                 records[id(op)] = self._record(op, 'ok', outcome.elapsed, **(outcome.value or {}))
             else:
@@ -131,7 +163,27 @@ class PoolRunner(object):
 
     # -------------------------------------------------------------- one op
 
+    def writable(self, spec):
+        """spec['config'] without the root-only options when we are not root@pam (noted per store)."""
+        config = dict(spec['config'])
+        if not self.root:
+            for key in ROOT_ONLY:
+                if key in config:
+                    self.root_only_skipped.setdefault(spec['store'], {})[key] = config.pop(key)
+        return config
+
+    def stopping(self):
+        """Why no new work may start (cancelled, lease lost), or None."""
+        if self.cancel.is_set():
+            return 'not started: the run was cancelled (SIGTERM/SIGINT)'
+        if self.lease is not None and self.lease.lost.is_set():
+            return 'not started: the store lease could not be renewed (another run may have taken it over)'
+        return None
+
     def _do(self, op):
+        why = self.stopping()
+        if why:
+            raise Cancelled(why)
         actions, vm, spec = op['actions'], op['vm'], op['spec']
         where = '{0} (vmid {1}, {2})'.format(op['name'], op['vmid'] or 'new', op['node'])
         out = {}
@@ -140,10 +192,12 @@ class PoolRunner(object):
         if 'create' in actions or 'replace' in actions:
             if 'replace' in actions and op['reason']:
                 self._wait_free(vm, where)
+            if 'replace' in actions:
+                self.confirm_free(vm, where)         # before the new clone, so a kept desktop gets no twin
             vmid = self._clone(op, spec, op['node'], where)
             where = '{0} (vmid {1}, {2})'.format(op['name'], vmid, op['node'])
             op['new_vmid'] = vmid
-            self.ops.put_config(op['node'], vmid, where, tags=spec['tags'], **spec['config'])
+            self.ops.put_config(op['node'], vmid, where, tags=spec['tags'], **self.writable(spec))
             if spec['power'] == 'running':
                 self.ops.start(op['node'], vmid, where)
             if 'replace' in actions:
@@ -176,7 +230,7 @@ class PoolRunner(object):
         if not full:
             return self.ops.put_config(node, vmid, where, tags=spec['tags'])
         current = self.ops.config(node, vmid, where)
-        values = dict(spec['config'], tags=spec['tags'])
+        values = dict(self.writable(spec), tags=spec['tags'])
         values['net0'] = with_mac(values['net0'], current.get('net0'))
         store = self.stores[spec['store']]
         values['description'] = desired_mod.description(store, spec)
@@ -190,9 +244,12 @@ class PoolRunner(object):
         body = dict(name=spec['name'], description=desired_mod.description(store, spec), pool=store['pool'],
                     target=node if node != tpl['node'] else None)
         vmid, failures, lost = self.alloc.next(), 0, 0
+        locked_until = time.monotonic() + self.params['lock_wait']
         while True:
             try:
-                upid = self.client.post(path, newid=vmid, **body)
+                # The template held by a backup ("VM is locked (backup)", qemu-server clone_vm check_lock):
+                # waited for within lock_wait like any config lock.
+                upid = self.ops.retry_locked(lambda: self.client.post(path, newid=vmid, **body), where)
             except PveApiError as exc:
                 if not exc.already_exists:
                     raise
@@ -201,9 +258,9 @@ class PoolRunner(object):
                     return vmid
                 vmid = self.alloc.collided(vmid)
                 continue
-            except PveConnectionError:
+            except PveConnectionError as exc:
                 lost += 1
-                if lost > 5:
+                if lost > 5 or not exc.sent:    # never sent: the client has retried that already
                     raise
                 mine = self._ours(vmid, spec, store)
                 if mine:
@@ -216,8 +273,13 @@ class PoolRunner(object):
                 self.ops.wait(upid, where, 'linked clone of {0} (vmid {1})'.format(tpl['name'], tpl['vmid']))
                 return vmid
             except PveTaskError as exc:
-                if 'already exists' in str(exc):
+                if 'already exists' in str(exc) or 'File exists' in str(exc):
+                    # a VMID taken on another node fails in the worker: pmxcfs refuses the config file
+                    # ("close (rename) atomic file ... File exists", see lab/storedesk_lab/pve_clone.py)
                     vmid = self.alloc.collided(vmid)
+                    continue
+                if is_locked(exc) and time.monotonic() < locked_until:
+                    time.sleep(1.0)
                     continue
                 failures += 1
                 if failures > self.params['clone_retries']:
@@ -238,9 +300,28 @@ class PoolRunner(object):
                 return None
         return True
 
+    def confirm_free(self, vm, where):
+        """Live per-VM reads right before a stop/destroy (the bulk read may be ~10 s old): protection, a
+        saved session, the real power state. Raises Kept when the desktop must stay."""
+        node, vmid = vm['node'], vm['vmid']
+        try:
+            config = self.ops.config(node, vmid, where)
+            current = self.client.get(self.ops.vm_path(node, vmid, 'status', 'current')) or {}
+        except (PveApiError, PveConnectionError) as exc:
+            raise Kept('its config or status could not be read ({0})'.format(getattr(exc, 'pve_message', exc)))
+        if str(config.get('protection', 0)) in ('1', 'true'):
+            raise Kept('protection is on')
+        saved = config.get('lock') == 'suspended' or bool(config.get('vmstate'))
+        if saved and (self.params.get('saved_sessions') or 'keep') == 'keep':
+            raise Kept('hibernated: a saved session (saved_sessions=keep)')
+        status = current.get('status') or vm['status']
+        vm['status'] = status
+        vm['power'] = 'hibernated' if saved and status == 'stopped' else status
+
     def _destroy(self, vm, where):
         policy = self.params['backup_before_destroy']
         node, vmid = vm['node'], vm['vmid']
+        self.confirm_free(vm, where)
         self.ops.ensure_stopped(vm, where)
         if policy == 'snapshot':
             stamp = time.strftime('%Y%m%d%H%M%S', time.gmtime())
@@ -290,6 +371,8 @@ def records(plan, done, check_mode):
                  'power': spec['power'] if spec and 'keep' not in op['actions'] else (vm['power'] if vm else None),
                  'action': action_label(op), 'reason': op['reason']}
         entry.update(rec)
+        if op.get('kept'):          # left in place on purpose (scale-down, push): the report lists it with why
+            entry.update(kept=True, reason=op['kept'])
         out.append(entry)
     out.sort(key=lambda r: (r['store'], r['name'], r['vmid'] or 0))
     return out

@@ -14,6 +14,7 @@ STORE_OPTIONS = dict(
     region=dict(type='str'),
     subnet=dict(type='str'),
     gateway=dict(type='str'),
+    reserved=dict(type='list', elements='str'),
     vlan=dict(type='int'),
     bridge=dict(type='str'),
     link=dict(type='dict', options=dict(bandwidth_mbps=dict(type='int'), latency_ms=dict(type='int'))),
@@ -59,5 +60,8 @@ POOL_ARGSPEC = dict(
     clone_retries=dict(type='int', default=1),
     task_timeout=dict(type='int', default=600),
     lock_wait=dict(type='int', default=120),
+    lease_wait=dict(type='int', default=300),
+    lease_ttl=dict(type='int', default=300),
+    saved_sessions=dict(type='str', default='keep', choices=['keep', 'discard']),
     shutdown_timeout=dict(type='int', default=120),
 )

@@ -53,7 +53,8 @@ def _version(vm, details):
 
 
 def blocker(vm, details, params):
-    """Why a desktop must not be destroyed (None if it may): offline node, protection, in use, a lock."""
+    """Why a desktop must not be stopped, replaced or destroyed (None if it may). Fails closed: anything
+    not known (a config or guest-agent read that failed) keeps the desktop."""
     if not vm.get('online', True):
         return 'its node {0} is offline'.format(vm['node'])
     checks = params.get('in_use_check') or []
@@ -62,8 +63,16 @@ def blocker(vm, details, params):
     info = details.get(vm['vmid'])
     if info is None:
         return 'details not read'
+    if info.get('error'):
+        return 'its config could not be read ({0})'.format(info['error'])
     if str(info['config'].get('protection', 0)) in ('1', 'true'):
         return 'protection is on'
+    hibernated = vm['power'] == 'hibernated' or info['config'].get('vmstate') or \
+        info['config'].get('lock') == 'suspended'
+    if hibernated and (params.get('saved_sessions') or 'keep') == 'keep':
+        return 'hibernated: a saved session (saved_sessions=keep)'
+    if 'agent' in checks and 'users' in info and info['users'] is None:
+        return 'in use unknown: the guest agent did not answer ({0})'.format(info.get('users_error') or 'no answer')
     ignore = set(u.lower() for u in params.get('in_use_ignore_users') or [])
     users = [u for u in info.get('users') or [] if u.split('@')[0].split('\\')[-1].lower() not in ignore]
     if 'agent' in checks and users:
@@ -116,7 +125,7 @@ def _existing_op(store, params, vm, spec, version, details, problems):
         return _op(store, spec, vm, ['adopt', 'reconfigure'] + _power_actions('stopped', spec['power']))
     if version != spec['version']:
         why = blocker(vm, details, params)
-        if why and why != 'details not read':
+        if why:
             mode = (params.get('push') or {}).get('in_use', 'skip')
             if mode == 'wait' and why.startswith('in use'):
                 return _op(store, spec, vm, ['replace'], 'waits: ' + why)
@@ -144,7 +153,28 @@ def _existing_op(store, params, vm, spec, version, details, problems):
 def _plan_store(store, params, actual, details, needs, tpl):
     ops, members = [], _members(store, actual)
     by_index = {}
+    for pos, vm in enumerate(members):
+        if vm['status'] not in ('running', 'stopped', 'paused') and vm.get('online', True):
+            # /cluster/resources has no status for it yet (RRD cache): the live one from status/current
+            info = details.get(vm['vmid'])
+            if info is None or not info.get('status'):
+                needs['config'].add(vm['vmid'])
+            else:
+                saved = info['config'].get('lock') == 'suspended' or bool(info['config'].get('vmstate'))
+                vm = members[pos] = dict(vm, status=info['status'], power='hibernated' if saved and
+                                         info['status'] == 'stopped' else info['status'])
     for vm in members:
+        if vm['index'] is None and vm['meta']['managed']:
+            # /cluster/resources takes `name` from the RRD cache (pve-manager PVE/API2Tools.pm
+            # extract_vm_stats, ~10 s behind); tags are live. A desktop of ours under an old name: ask its config.
+            info = details.get(vm['vmid'])
+            found = store['name_re'].match(str(((info or {}).get('config') or {}).get('name') or ''))
+            if info is None:
+                needs['config'].add(vm['vmid'])
+                ops.append(_op(store, None, vm, ['keep'], 'name not confirmed yet'))
+                continue
+            if found:
+                vm = dict(vm, name=found.group(0), index=int(found.group(1)))
         if vm['index'] is None:
             ops.append(_op(store, None, vm, ['keep'], 'its name does not match name_pattern'))
             continue
@@ -172,6 +202,7 @@ def _plan_store(store, params, actual, details, needs, tpl):
         for vm in order:
             if vm['vmid'] not in details:
                 _needs_for(vm, needs, params, full=True)
+        blocked = []
         for vm in order:
             if surplus <= 0:
                 break
@@ -180,10 +211,18 @@ def _plan_store(store, params, actual, details, needs, tpl):
                 keep.remove(vm)
                 ops.append(_op(store, None, vm, ['destroy'], 'scale down to {0}'.format(total)))
                 surplus -= 1
+            else:
+                blocked.append((vm, why))
+        # Above count and not known to be free: kept as they are and reported, never reconfigured as spares.
+        for vm, why in blocked[:max(0, surplus)]:
+            keep.remove(vm)
+            ops.append(_op(store, None, vm, ['keep'], 'above count {0}, kept: {1}'.format(total, why)))
+        skipped = dict((vm['vmid'], why) for vm, why in blocked[max(0, surplus):])
         if surplus > 0:
             ops.append({'store': store['code'], 'warning': '{0} desktop(s) above count kept: {1}'.format(
-                surplus, '; '.join('{0}: {1}'.format(vm['name'], blocker(vm, details, params)) for vm in keep
-                                   if blocker(vm, details, params)))})
+                surplus, '; '.join('{0}: {1}'.format(vm['name'], why) for vm, why in blocked[:surplus]))})
+    else:
+        skipped = {}
     taken = set(vm['index'] for vm in keep)
     free = [i for i in range(1, total + len(taken) + 1) if i not in taken][:max(0, total - len(keep))]
     slots = sorted([(vm['index'], vm) for vm in keep] + [(i, None) for i in free], key=lambda x: x[0])
@@ -197,6 +236,8 @@ def _plan_store(store, params, actual, details, needs, tpl):
         if version != want and vm['vmid'] not in details and vm['online']:
             _needs_for(vm, needs, params, full=True)
         ops.append(_existing_op(store, params, vm, spec, version, details, []))
+        if vm['vmid'] in skipped:       # stays in the pool, but the report says why it was not the one removed
+            ops[-1]['kept'] = 'not removed on scale-down: ' + skipped[vm['vmid']]
     for op in ops:
         op['template'] = tpl
     return ops
@@ -228,6 +269,8 @@ def _place(stores, ops, actual, params, details, templates):
         op['node'] = node
         room[node] -= mem
         counts[node] = counts.get(node, 0) + 1
+    if not short:
+        return room
     if short:
         mem = max(t['maxmem'] for t in templates.values()) or 4 * GIB
         fits = sum(max(0, r) // mem for r in room.values())
@@ -238,6 +281,36 @@ def _place(stores, ops, actual, params, details, templates):
                              total, 'all {0} online node(s) full'.format(len(room)) if not fits else
                              'room left for {0} more of {1:.1f} GiB'.format(fits, mem / GIB)),
                          stores=sorted(short))
+
+
+def _push_room(ops, actual, params, templates, room):
+    """An image push needs memory like new desktops do: each new clone starts while the old desktop still runs
+    (peak = the net growth of every replace + the largest batch's old desktops on a node). Raises InputError
+    naming each short node and by how much, before any change."""
+    need, batch_old = {}, {}
+    for op in ops:
+        if 'replace' not in op.get('actions', ()) or not op.get('node'):
+            continue
+        new = templates[op['store']]['maxmem'] or 4 * GIB
+        old = op['vm']['maxmem'] or new
+        # the old desktop's memory is already taken (in `mem` if it runs, reserved by _reserve if not)
+        need[op['node']] = need.get(op['node'], 0) + max(0, new - old)
+        key = (op['node'], op.get('batch'))
+        batch_old[key] = batch_old.get(key, 0) + old
+    short, full = [], None
+    for name in sorted(need):
+        peak = need[name] + max([v for (n, _b), v in batch_old.items() if n == name] or [0])
+        if name not in room:
+            full = full or _reserve(actual, set())
+        free = room[name] if name in room else full.get(name, 0)
+        if peak > free:
+            short.append('node {0}: needs {1:.1f} GiB, has {2:.1f} GiB free ({3:.1f} GiB short)'.format(
+                name, peak / GIB, max(0, free) / GIB, (peak - max(0, free)) / GIB))
+    if short:
+        raise InputError('image push: not enough memory for the new version next to the old desktops; nothing was '
+                         'changed: {0} (lower push.batch_size, free memory, or push fewer stores at once)'.format(
+                             '; '.join(short)), stores=sorted(set(op['store'] for op in ops
+                                                                  if 'replace' in op.get('actions', ()))))
 
 
 def _shared(config, actual):
@@ -273,6 +346,10 @@ def plan(stores, params, actual, details=None):
     details = details or {}
     needs = {'config': set(), 'users': set()}
     problems = desired_mod.Problems()
+    unknown = sorted(set(params.get('nodes') or []) - set(actual['nodes']))
+    if unknown:   # a placement node this cluster does not have is an error, never silently left out
+        problems.add_global('nodes', '{0} not in this cluster (its nodes: {1})'.format(
+            ', '.join(unknown), ', '.join(sorted(actual['nodes']))), 'name nodes of the region, or leave nodes out')
     templates = {}
     for store in stores:
         tpl = find_template(actual, store['image']['name'], store['image']['version'])
@@ -296,8 +373,9 @@ def plan(stores, params, actual, details=None):
         for tpl in set((t['vmid'], t['node']) for t in templates.values()):
             if tpl[0] not in details:
                 needs['config'].add(tpl[0])
-    _place(stores, ops, actual, params, details, templates)
+    room = _place(stores, ops, actual, params, details, templates)
     _batches(ops, params)
+    _push_room(ops, actual, params, templates, room)
     needs['config'] -= set(details)
     needs['users'] -= set(vmid for vmid, info in details.items() if 'users' in info)
     return {'ops': ops, 'needs': needs, 'warnings': warnings, 'templates': templates}
@@ -325,8 +403,9 @@ def summary(stores, ops):
                               'image': store['image'], 'power': store['power'],
                               'desktops_before': len([op for op in mine if op['vmid']]),
                               'actions': counts,
-                              'kept': [{'name': op['name'], 'vmid': op['vmid'], 'reason': op['reason']}
-                                       for op in mine if 'keep' in op['actions']]}
+                              'kept': [{'name': op['name'], 'vmid': op['vmid'],
+                                        'reason': op.get('kept') or op['reason']}
+                                       for op in mine if 'keep' in op['actions'] or op.get('kept')]}
     return out
 
 

@@ -109,7 +109,7 @@ api_requests:
 
 from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_ops import DesktopOps
 from ansible_collections.storedesk.vdi.plugins.module_utils._executor import run_bounded
-from ansible_collections.storedesk.vdi.plugins.module_utils._pool_actual import parse_region
+from ansible_collections.storedesk.vdi.plugins.module_utils._pool_actual import confirm_live, parse_region
 from ansible_collections.storedesk.vdi.plugins.module_utils._power_select import desktop_records, plan, select
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import pve_module, run_module
 
@@ -130,6 +130,10 @@ ARGSPEC = dict(
 def execute(module, client):
     p = module.params
     actual = parse_region(client.get('/cluster/resources'), [])
+    chosen = select(desktop_records(actual), p['stores'], p['tags'], p['query'])
+    # /cluster/resources' status lags ~10 s (RRD cache; pve-manager PVE/API2Tools.pm extract_vm_stats): a start
+    # right after a shutdown would see "running". One live guest list per node of the chosen desktops.
+    confirm_live(client, actual, [rec['node'] for rec in chosen if rec['online']])
     chosen = select(desktop_records(actual), p['stores'], p['tags'], p['query'])
     steps = plan(chosen, p['action'], p['skip_in_use'])
     todo = [s for s in steps if s[1]]
