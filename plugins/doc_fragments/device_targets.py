@@ -44,8 +44,22 @@ options:
     description:
       - Fail the task when a desktop could not be reached over WinRM (after the retries). By default such desktops
         are reported (RV(desktops[].status=unreachable)) and the others are done.
+      - Rejected credentials and untrusted TLS certificates are failures (RV(desktops[].status=failed)), not
+        unreachability - they always fail the task.
     type: bool
     default: false
+  share_user:
+    description:
+      - Account that reads UNC paths (driver packages, the library marker) inside each desktop's WinRM session, for
+        that one connection (C(New-PSDrive -Credential), removed after). The session itself holds no credentials
+        for a file server (the second hop of PowerShell remoting), so a UNC path without it is refused.
+      - The environment variable E(STOREDESK_SHARE_USER) is used when this is not set.
+    type: str
+  share_password:
+    description:
+      - Password of O(share_user) (from the vault); never on a command line, never in results.
+      - The environment variable E(STOREDESK_SHARE_PASSWORD) is used when this is not set.
+    type: str
   api_host:
     description:
       - Host name or address of a node of the Proxmox VE cluster; needed only with O(store).

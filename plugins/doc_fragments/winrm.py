@@ -31,6 +31,12 @@ options:
     type: str
     choices: [ntlm, kerberos, basic]
     default: ntlm
+  winrm_allow_basic_over_http:
+    description:
+      - O(winrm_transport=basic) with O(winrm_scheme=http) sends the password readable on the store network and
+        is refused unless this is true (a lab or a test bench only).
+    type: bool
+    default: false
   winrm_scheme:
     description:
       - C(http) (port 5985) with message encryption, or C(https) (port 5986) with TLS.

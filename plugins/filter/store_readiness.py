@@ -10,8 +10,9 @@ short_description: Go or no-go per store, with the reasons
 version_added: 0.1.0
 author: storedesk.vdi maintainers (@storedesk)
 description:
-  - For each store - the SPICE profile its link gets (C(lan) or C(weak)), whether its link is above the
-    floor, whether every printer has a known driver, whether it has a store manager account, and whether
+  - For each store - its link class (C(lan), C(weak) or C(poor)) and the SPICE settings desktop_pool writes for
+    it (C(spice_video), C(spice_enhancements); the same rules, one set of thresholds), whether its link is above
+    the floor, whether every printer has a known driver, whether it has a store manager account, and whether
     its region has the capacity for the event peak.
 options:
   _input:
@@ -27,25 +28,22 @@ options:
     description: Per region, C(fits_event) and C(reason).
     type: dict
     required: true
-  weak:
-    description: C(bandwidth_mbps) and C(latency_ms) below/above which a link is weak.
-    type: dict
-    required: true
   floor_mbps:
     description: Bandwidth below which a store is not ready.
     type: float
-    required: true
+    default: 2
 '''
 
 EXAMPLES = r'''
 - name: Decide go / no-go per store
   ansible.builtin.set_fact:
-    readiness: "{{ stores | storedesk.vdi.store_readiness(catalog, capacity, storedesk_weak_link, 2) }}"
+    readiness: "{{ stores | storedesk.vdi.store_readiness(catalog, capacity, floor_mbps=2) }}"
 '''
 
 RETURN = r'''
 _value:
-  description: Per store C(store), C(spice_profile), C(verdict) (C(GO) or C(NO-GO)) and C(reasons).
+  description: Per store C(store), C(link_class), C(spice_video), C(spice_enhancements), C(verdict) (C(GO) or C(NO-GO))
+    and C(reasons).
   type: list
   elements: dict
 '''

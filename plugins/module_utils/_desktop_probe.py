@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ._ps_scripts import PROBE
+from ._winrm_args import UNREACHABLE_CATEGORIES
 from ._winrm_runner import run_on_desktops
 
 VID_PID = re.compile(r'^[0-9A-Fa-f]{4}:[0-9A-Fa-f]{4}$')
@@ -75,6 +76,13 @@ def probe_desktops(options, desktops, backends=None, expect_usb=None, session_fa
     # not 'unreachable': Ansible reads a truthy top-level 'unreachable' as "the host is unreachable"
     return {'changed': False, 'desktops': records, 'unreachable_desktops': unreachable,
             'summary': summarise(records)}
+
+
+def must_fail(result, fail_on_unreachable):
+    """True when the task must fail: a desktop refused our credentials or certificate (auth, tls: failures, never
+    'unreachable'), or any desktop could not be probed and the caller asked to fail on that."""
+    bad = result['unreachable_desktops']
+    return bool(bad) and (fail_on_unreachable or any(u['category'] not in UNREACHABLE_CATEGORIES for u in bad))
 
 
 def failure_message(result):

@@ -4,16 +4,17 @@
 """desktop_pool's desired state (private, pure): stores normalised, validated, desktops computed.
 
 No I/O. Every problem is collected and reported at once, each naming the store, the field and the fix.
-Subnets use the standard library's ipaddress (it covers what netaddr would do here, one dependency less).
+The store rules (code, subnet, VLAN, overlap, SPICE by link class, reserved and static addresses) are
+_store_rules.py's, shared with the inventory check.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import string
 
+from . import _store_rules as rules
 from . import _tags
 from ._pve_errors import InputError
 
@@ -23,8 +24,6 @@ _LABEL = r'[a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])?'
 DNS_NAME = re.compile(r'^(?:{0}\.)*{0}$'.format(_LABEL))
 POOL_ID = re.compile(r'^[A-Za-z][A-Za-z0-9.\-_]*$')
 PATTERN_FIELDS = ('store', 'index', 'city', 'region')
-# A weak store link gets less SPICE video: (max latency ms, min bandwidth Mbit/s) -> videostreaming.
-SPICE_AUTO = ((40, 50, 'all'), (120, 10, 'filter'))
 STORE_DEFAULTS = ('count', 'spares', 'power', 'image', 'protection', 'addressing', 'spice_video', 'bridge')
 
 
@@ -56,27 +55,26 @@ def desktop_name(pattern, store, index):
 
 
 def spice_profile(store):
-    """spice_enhancements of a store: folder sharing on, video streaming by link quality."""
-    video = store.get('spice_video') or 'auto'
-    if video == 'auto':
-        link = store.get('link') or {}
-        latency, bandwidth = link.get('latency_ms') or 0, link.get('bandwidth_mbps')
-        video = 'off'
-        for max_latency, min_bw, mode in SPICE_AUTO:
-            if latency < max_latency and (bandwidth is None or bandwidth >= min_bw):
-                video = mode
-                break
-    return 'foldersharing=1,videostreaming={0}'.format(video)
+    """spice_enhancements of a store: folder sharing on, video streaming by link class (_store_rules)."""
+    return rules.spice_enhancements(store.get('link'), store.get('spice_video') or 'auto')
 
 
-def _address(net, gateway, offset, index):
-    host = net.network_address + offset + index
-    if host not in net or host in (net.network_address, net.broadcast_address):
+def address_for(store, index):
+    """(ipconfig0, ip) of desktop `index` under static addressing: the index-th free address after the offset,
+    reserved addresses (gateway, printers, the store's reserved list) skipped; None when the subnet is full."""
+    net = store.get('_net')
+    if net is None:
         return None
-    return 'ip={0}/{1},gw={2}'.format(host, net.prefixlen, gateway), str(host)
+    cache = store.setdefault('_addresses', [])
+    if len(cache) < index:
+        cache[:] = rules.allocate(net, store['address_offset'], store.get('_reserved'), index)
+    if len(cache) < index:
+        return None
+    host = cache[index - 1]
+    return 'ip={0}/{1},gw={2}'.format(host, net.prefixlen, store['gateway']), str(host)
 
 
-def desktop_config(store, net, index, guest_agent):
+def desktop_config(store, index, guest_agent):
     """The config keys desktop_pool writes (net0 without MAC) and the static address, if any."""
     net0 = 'virtio,bridge={0}'.format(store['bridge'])
     if store.get('vlan'):
@@ -85,8 +83,8 @@ def desktop_config(store, net, index, guest_agent):
               'agent': 'enabled=1,fstrim_cloned_disks=1' if guest_agent else '0',
               'protection': 1 if store.get('protection') else 0}
     ip = None
-    if store.get('addressing') == 'static' and net is not None:
-        found = _address(net, store['gateway'], store['address_offset'], index)
+    if store.get('addressing') == 'static':
+        found = address_for(store, index)
         if found:
             config['ipconfig0'], ip = found
     return config, ip
@@ -109,14 +107,8 @@ def _merge(store, params):
     return out
 
 
-class Problems(object):
+class Problems(rules.Problems):
     """Collects input problems; raise_if_any() raises one InputError listing them all."""
-
-    def __init__(self):
-        self.items = []
-
-    def add(self, store, field, text, fix):
-        self.items.append('store {0}: {1}: {2} ({3})'.format(store or '?', field, text, fix))
 
     def raise_if_any(self, stores=None):
         if self.items:
@@ -126,8 +118,8 @@ class Problems(object):
 
 def _check_store(s, problems):
     code = s['code']
-    if not code or not _tags.TAG_RE.match('store-' + code) or not DNS_NAME.match(code):
-        problems.add(code, 'code', 'not usable in tags and names', 'use letters, digits and "-", e.g. sh-0001')
+    if rules.check_code(code, problems) and not _tags.TAG_RE.match('store-' + code):
+        problems.add(code, 'code', 'not usable in tags and names', rules.CODE_FIX)
     for field in ('city', 'region'):
         if s.get(field) and not _tags.TAG_RE.match(str(s[field])):
             problems.add(code, field, '{0!r} is not usable in a PVE tag'.format(s[field]),
@@ -146,48 +138,23 @@ def _check_store(s, problems):
         problems.add(code, 'power', '{0!r}'.format(s.get('power')), 'use one of ' + ', '.join(POWER))
     if not s['image'].get('name') or not s['image'].get('version'):
         problems.add(code, 'image', 'name and version are needed', 'e.g. image: {name: store, version: 1.0.0}')
-    vlan = s.get('vlan')
-    if vlan is not None and not 1 <= int(vlan) <= 4094:
-        problems.add(code, 'vlan', '{0} is outside 1-4094'.format(vlan), 'use a VLAN id from 1 to 4094')
-    net = None
-    if s.get('subnet'):
-        try:
-            net = ipaddress.ip_network(str(s['subnet']), strict=False)
-        except ValueError as exc:
-            problems.add(code, 'subnet', str(exc), 'give a CIDR such as 10.21.1.0/24')
-    elif s.get('addressing') == 'static':
+    rules.check_link(code, s.get('link'), problems)
+    s['vlan'] = rules.check_vlan(code, s.get('vlan'), problems)
+    net = rules.parse_subnet(code, s.get('subnet'), problems)
+    if net is None and not s.get('subnet') and s.get('addressing') == 'static':
         problems.add(code, 'subnet', 'static addressing needs the store subnet', 'set subnet or addressing: dhcp')
     if net is not None:
-        try:
-            gw = ipaddress.ip_address(str(s.get('gateway') or net.network_address + 1))
-            if gw not in net:
-                raise ValueError('{0} is not in {1}'.format(gw, net))
-            s['gateway'] = str(gw)
-        except ValueError as exc:
-            problems.add(code, 'gateway', str(exc), 'give an address of the store subnet')
-            net = None
+        gateway = rules.gateway_of(code, net, s.get('gateway'), problems)
+        s['gateway'] = str(gateway) if gateway else None
+        s['_reserved'] = rules.reserved_addresses(code, net, gateway, [], s.get('reserved'), problems)
+        net = net if gateway else None
     return net
 
 
 def _check_pairs(stores, problems):
-    seen, vlans, nets = {}, {}, []
-    for s in stores:
-        if s['code'] in seen:
-            problems.add(s['code'], 'code', 'given twice', 'list each store once')
-        seen[s['code']] = s
-        if s.get('vlan'):
-            key = (s.get('bridge'), int(s['vlan']))
-            if key in vlans:
-                problems.add(s['code'], 'vlan', 'VLAN {0} on {1} is also used by store {2}'.format(
-                    key[1], key[0], vlans[key]), 'give every store its own VLAN')
-            vlans.setdefault(key, s['code'])
-        net = s.get('_net')
-        if net is not None:
-            for other, onet in nets:
-                if net.version == onet.version and net.overlaps(onet):
-                    problems.add(s['code'], 'subnet', '{0} overlaps {1} of store {2}'.format(net, onet, other),
-                                 'give every store its own subnet')
-            nets.append((s['code'], net))
+    rules.check_unique([{'code': s['code'], 'net': s.get('_net'),
+                         'vlan_key': (s.get('bridge'), s['vlan']) if s.get('vlan') else None} for s in stores],
+                       problems)
 
 
 def _check_names(s, pattern, total, problems, all_names):
@@ -242,9 +209,12 @@ def build(params):
                          'start with a letter; letters, digits, ".", "-", "_"')
         s['names'] = _check_names(s, params['name_pattern'], total, problems, all_names)
         if s['_net'] is not None and s.get('addressing') == 'static' and total:
-            if _address(s['_net'], s.get('gateway') or '', s['address_offset'], total) is None:
-                problems.add(s['code'], 'subnet', '{0} has no room for {1} desktops from offset {2}'.format(
-                    s['_net'], total, s['address_offset']), 'use a larger subnet or a smaller address_offset')
+            if address_for(s, total) is None:
+                start, net = int(s['_net'].network_address) + s['address_offset'], s['_net']
+                taken = len([a for a in s['_reserved'] if start < int(a) < int(net.broadcast_address)])
+                problems.add(s['code'], 'subnet', '{0} has no room for {1} desktops from offset {2} besides {3} '
+                             'reserved address(es)'.format(net, total, s['address_offset'], taken),
+                             'use a larger subnet or a smaller address_offset')
     problems.raise_if_any([s['code'] for s in stores])
     for s in stores:
         s['name_re'] = name_regex(params['name_pattern'], s)
@@ -253,7 +223,7 @@ def build(params):
 
 def desktop_spec(store, params, index, role):
     """The desired desktop at `index` with `role` (desktop|spare): name, tags, config, address, power."""
-    config, ip = desktop_config(store, store.get('_net'), index, params.get('guest_agent', True))
+    config, ip = desktop_config(store, index, params.get('guest_agent', True))
     digest = config_hash(config)
     tags = _tags.desktop_tags(store['code'], city=store.get('city'), region=store.get('region'),
                               image=store['image']['name'], version=store['image']['version'], role=role,

@@ -185,6 +185,58 @@ def verify(options, client, records, devices, mappings, entries, runner):
     return results
 
 
+def results(steps, entries, state, migration, unread, all_records):
+    """(per-desktop results, diff before, diff after): planned or written desktops, then unreadable ones."""
+    out, before, after = [], {}, {}
+    for rec, ch in steps:
+        entry = entries[rec['vmid']]
+        entry['applied'] = application(rec, ch, entry, state[rec['vmid']]['effective'])
+        if ch['set'] or ch['delete']:
+            old = dict((k, v) for k, v in sorted(state[rec['vmid']]['effective'].items())
+                       if k.startswith('usb') and k[3:].isdigit())
+            new = dict((k, v) for k, v in old.items() if k not in ch['delete'])
+            new.update(ch['set'])
+            before[rec['name']], after[rec['name']] = old, dict(sorted(new.items()))
+        out.append(dict(entry, name=rec['name'], vmid=rec['vmid'], node=rec['node'], power=rec['power'],
+                        set=ch['set'], delete=ch['delete'], kept=ch['kept'],
+                        warnings=[migration[rec['vmid']]] if rec['vmid'] in migration else []))
+    for vmid, why in sorted(unread.items()):
+        rec = next(r for r in all_records if r['vmid'] == vmid)
+        out.append(dict(name=rec['name'], vmid=vmid, node=rec['node'], power=rec['power'], set={}, delete=[],
+                        kept=[], status='failed', error=why, applied=None, pending=[], warnings=[]))
+    return out, before, after
+
+
+def run(client, records, devices, params, check_mode, options, runner, warn):
+    """The whole road for the selected desktops; the module's result. Warnings go to `warn` (module.warn)."""
+    state, unread = read_state(client, records)
+    readable = [r for r in records if r['vmid'] in state]
+    mappings = {}
+    if any(d['kind'] == 'mapping' for d in devices):
+        mappings = dict((m['id'], m) for m in client.get('/cluster/mapping/usb') or [] if m.get('id'))
+    steps = plan(readable, state, devices, params['state'], mappings, is_root_password_login(client))
+    migration = migration_warnings(steps)
+    for warning in migration.values():
+        warn(warning)
+    entries = apply(client, steps, check_mode, per_node=params['concurrency_per_node'])
+    if options is not None:
+        for vmid, res in verify(options, client, [r for r, _c in steps], devices, mappings, entries, runner).items():
+            entries[vmid]['verify'] = res
+    out, before, after = results(steps, entries, state, migration, unread, records)
+    result = {'changed': any(e['status'] in ('ok', 'planned') and (e['set'] or e['delete']) for e in out),
+              'desktops': out, 'api_requests': client.stats['requests']}
+    if before:
+        result['diff'] = {'before': before, 'after': after}
+    pending = [e['name'] for e in out if e['applied'] == 'pending until restart']
+    if pending:
+        warn('USB changes are pending until restart on {0} (PVE did not hot-plug them; restart the desktops '
+             'out of store hours)'.format(', '.join(pending)))
+    problem = failure(out)
+    if problem:
+        raise UsbDeviceFailed(problem, desktops=out)
+    return result
+
+
 def failure(entries_list):
     failed = [e for e in entries_list if e['status'] == 'failed']
     bad = [e for e in entries_list if e.get('verify') is not None and not e['verify']['ok']]

@@ -23,7 +23,13 @@ WINRM_ARGSPEC = dict(
     winrm_operation_timeout=dict(type='int', default=120),
     winrm_concurrency=dict(type='int', default=20),
     winrm_retries=dict(type='int', default=2),
+    winrm_allow_basic_over_http=dict(type='bool', default=False),
 )
+
+# Runner error categories that mean "the desktop was not reached (off, booting, network)": reported, and a task
+# fails on them only when asked (fail_on_unreachable). Every other category - auth (credentials rejected), tls
+# (certificate not trusted), wsman, script, config - is a failure of the task.
+UNREACHABLE_CATEGORIES = ('unreachable', 'connection', 'timeout')
 
 
 def winrm_argspec(**extra):
@@ -49,4 +55,5 @@ def winrm_options(params):
         operation_timeout=params.get('winrm_operation_timeout') or 120,
         concurrency=params.get('winrm_concurrency') or 20,
         retries=params.get('winrm_retries', 2),
+        allow_basic_http=bool(params.get('winrm_allow_basic_over_http')),
     ).checked()

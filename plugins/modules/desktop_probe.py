@@ -14,8 +14,9 @@ description:
     the OS build, free disk, printers with their drivers and ports, the default printer of every user
     profile (and of the Default User hive), persistent mapped drives, present USB devices by C(VID:PID),
     and the TCP connect time from the desktop to given backends.
-  - A desktop that cannot be probed is listed in RV(unreachable_desktops) with the reason; it fails the task
-    only with O(fail_on_unreachable=true).
+  - A desktop that cannot be probed is listed in RV(unreachable_desktops) with the reason. An off, booting or
+    unreachable desktop fails the task only with O(fail_on_unreachable=true); rejected credentials (C(auth)) or
+    an untrusted certificate (C(tls)) always fail it - they are failures, not unreachability.
   - Changes nothing, so it runs the same in check mode.
 author:
   - storedesk.vdi maintainers (@storedesk)
@@ -160,13 +161,16 @@ desktops:
       returned: when ok
       sample: [{name: IP_10.42.0.50, host: 10.42.0.50}]
     default_printers:
-      description: Default printer per user profile; sid C(DEFAULT) is the Default User hive new profiles copy.
+      description:
+        - Default printer per user profile, read for users who are logged on (C(source=loaded)).
+        - A probe mounts no user hive - profiles whose user is not logged on are listed with C(source=not loaded)
+          and no printer (M(storedesk.vdi.desktop_printer) sets the default in every profile).
       type: list
       elements: dict
       returned: when ok
       sample: [{sid: S-1-5-21-1-2-3-1001, user: cashier, printer: Receipts, source: loaded}]
     mapped_drives:
-      description: Persistent mapped drives per user profile.
+      description: Persistent mapped drives per user profile, for users who are logged on (a probe mounts no hive).
       type: list
       elements: dict
       returned: when ok
@@ -199,7 +203,8 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_probe import failure_message, probe_desktops
+from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_probe import failure_message, must_fail, \
+    probe_desktops
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_args import winrm_argspec, winrm_options
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import HAS_WINRM
 
@@ -229,7 +234,7 @@ def main():
         module.fail_json(msg=str(exc))
     for warning in options.warnings():
         module.warn(warning)
-    if p['fail_on_unreachable'] and result['unreachable_desktops']:
+    if must_fail(result, p['fail_on_unreachable']):
         module.fail_json(msg=failure_message(result), **result)
     module.exit_json(**result)
 

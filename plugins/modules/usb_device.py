@@ -198,53 +198,13 @@ def execute(module, client):
             options = winrm_options(p)
         except ValueError as exc:
             raise InputError('verify: {0}'.format(exc)) from None
-    records = all_records = targets.select(client.get('/cluster/resources'), p['desktops'], p['store'])
+    records = targets.select(client.get('/cluster/resources'), p['desktops'], p['store'])
     if not records:
         return {'changed': False, 'desktops': [], 'api_requests': client.stats['requests'],
                 'msg': 'store {0} has no desktops'.format(p['store'])}
-    state, unread = ud.read_state(client, records)
-    records = [r for r in records if r['vmid'] in state]
-    mappings = {}
-    if any(d['kind'] == 'mapping' for d in devices):
-        mappings = dict((m['id'], m) for m in client.get('/cluster/mapping/usb') or [] if m.get('id'))
-    steps = ud.plan(records, state, devices, p['state'], mappings, ud.is_root_password_login(client))
-    migration = ud.migration_warnings(steps)
-    for warning in migration.values():
-        module.warn(warning)
-    entries = ud.apply(client, steps, module.check_mode, per_node=p['concurrency_per_node'])
-    out, before, after = [], {}, {}
-    for rec, ch in steps:
-        entry = entries[rec['vmid']]
-        entry['applied'] = ud.application(rec, ch, entry, state[rec['vmid']]['effective'])
-        if ch['set'] or ch['delete']:
-            cfg = state[rec['vmid']]['effective']
-            old = dict((k, v) for k, v in sorted(cfg.items()) if k.startswith('usb') and k[3:].isdigit())
-            new = dict((k, v) for k, v in old.items() if k not in ch['delete'])
-            new.update(ch['set'])
-            before[rec['name']], after[rec['name']] = old, dict(sorted(new.items()))
-    if options is not None:
-        checked = ud.verify(options, client, [r for r, _c in steps], devices, mappings, entries, probe_runner)
-        for vmid, res in checked.items():
-            entries[vmid]['verify'] = res
-    for rec, ch in steps:
-        out.append(dict(entries[rec['vmid']], name=rec['name'], vmid=rec['vmid'], node=rec['node'],
-                        power=rec['power'], set=ch['set'], delete=ch['delete'], kept=ch['kept'],
-                        warnings=[migration[rec['vmid']]] if rec['vmid'] in migration else []))
-    for vmid, why in sorted(unread.items()):
-        rec = next(r for r in all_records if r['vmid'] == vmid)
-        out.append(dict(name=rec['name'], vmid=vmid, node=rec['node'], power=rec['power'], set={}, delete=[], kept=[],
-                        status='failed', error=why, applied=None, pending=[], warnings=[]))
-    changed = any(e['status'] in ('ok', 'planned') and (e['set'] or e['delete']) for e in out)
-    result = {'changed': changed, 'desktops': out, 'api_requests': client.stats['requests']}
-    if module._diff and before:
-        result['diff'] = {'before': before, 'after': after}
-    pending = [e['name'] for e in out if e['applied'] == 'pending until restart']
-    if pending:
-        module.warn('USB changes are pending until restart on {0} (PVE did not hot-plug them; restart the desktops '
-                    'out of store hours)'.format(', '.join(pending)))
-    problem = ud.failure(out)
-    if problem:
-        raise ud.UsbDeviceFailed(problem, desktops=out)
+    result = ud.run(client, records, devices, p, module.check_mode, options, probe_runner, module.warn)
+    if not module._diff:
+        result.pop('diff', None)
     return result
 
 

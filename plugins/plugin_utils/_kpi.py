@@ -15,6 +15,23 @@ KPIS = {
 }
 
 
+def threshold_errors(thresholds, where):
+    """Problems of a thresholds mapping (storedesk_kpi_thresholds or a store's store_kpi_thresholds) as
+    (field, problem, fix): unknown KPIs, values that are not numbers >= 0, percentages above 100."""
+    if not isinstance(thresholds, dict):
+        return [(where, '{0!r} is not a mapping'.format(thresholds), 'give KPI: threshold pairs')]
+    out = []
+    for key, value in sorted(thresholds.items()):
+        field = '{0}.{1}'.format(where, key)
+        if key not in KPIS:
+            out.append((field, 'is not a KPI', 'one of ' + ', '.join(KPIS)))
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            out.append((field, '{0!r} is not a number >= 0'.format(value), 'give the threshold as a number'))
+        elif KPIS[key][2] == '%' and value > 100:
+            out.append((field, '{0} is above 100 %'.format(value), 'give a percentage from 0 to 100'))
+    return out
+
+
 # A KPI that does not apply to a store (e.g. no clerk with a lab-known password, only directory users).
 NOT_APPLICABLE = 'n/a'
 

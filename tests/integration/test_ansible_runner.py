@@ -1,100 +1,105 @@
-"""Every phase playbook through ansible_runner.run(), the engine AWX runs jobs with.
+"""Every phase playbook through ansible_runner.run(), the engine AWX runs jobs with, laid out as AWX lays it out.
 
-As AWX lays it out: a private data dir with env/extravars (awx_job_id, tower_job_id), env/envvars
-(JOB_ID, the lab's PROXMOX_* credentials), inventory/ and the project. Checks rc, status, the
-artifacts (job_events, stdout) and, when the audit-log callback exists, that its lines carry the job id.
+AWX (awx/main/tasks/jobs.py, BaseTask.run) passes the credentials its credential types inject as `envvars`
+with `suppress_env_files` on (settings AWX_RUNNER_OMIT_ENV_FILES, default True), the job's extra vars
+(awx_job_id, tower_job_id) and the inventory. This test does the same and then reads every file the job left in
+its private data dir (env/, artifacts: job_events, stdout, fact cache), its reports and its audit log: no secret
+may be in any of them. The one exception is ansible-runner's own `artifacts/<ident>/command`, which records the
+process environment (ansible-runner runner.py, Runner.run); AWX keeps that directory private to the job and
+removes it (docs/awx.md).
 """
 
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 from conftest import ROOT, lab_env
 
-ansible_runner = pytest.importorskip('ansible_runner')
+import ansible_runner
 
 BIN = os.path.dirname(sys.executable)
 JOB_ID = 4711
-# Phase playbooks in workflow order, with the extra vars an AWX survey would give them.
+# Phase playbooks in workflow order, with the extra vars an AWX survey would give them, and whether the run
+# changes the estate (then the audit log must have its lines, with the job id).
 PHASES = [
-    ('assess.yml', {}),
-    ('build_image.yml', {'image_name': 'store', 'image_version': '1.0.1'}),
+    ('assess.yml', {}, False),
+    ('build_image.yml', {'image_name': 'store', 'image_version': '1.0.1'}, True),
     # A fresh lab has the seeded 1.0.0 image only: the phases after the build pin it, as a survey would.
-    ('pilot.yml', {'stores': 'sh-0001', 'image_version': '1.0.0'}),
-    ('rollout.yml', {'wave': 'wave1', 'image_version': '1.0.0'}),
-    ('scale_event.yml', {'stores': 'sh-0005', 'image_version': '1.0.0'}),
-    ('reclaim.yml', {'stores': 'sh-0005', 'reclaim_backup': 'none', 'image_version': '1.0.0'}),
-    ('accounts.yml', {'access_stores': 'sh-0002', 'access_action': 'onboard'}),
-    ('power.yml', {'stores': 'sh-0001', 'power_action': 'hibernate'}),
+    ('pilot.yml', {'stores': 'sh-0001', 'image_version': '1.0.0'}, True),
+    ('rollout.yml', {'wave': 'wave1', 'image_version': '1.0.0'}, True),
+    ('scale_event.yml', {'stores': 'sh-0005', 'image_version': '1.0.0'}, True),
+    # Each phase runs on a fresh lab: sh-0005 has no desktops to reclaim there, and sh-0001 none to hibernate.
+    ('reclaim.yml', {'stores': 'sh-0005', 'reclaim_backup': 'none', 'reclaim_to': 'zero', 'image_version': '1.0.0'},
+     False),
+    ('accounts.yml', {'access_stores': 'sh-0002', 'access_action': 'onboard'}, True),
+    ('power.yml', {'stores': 'sh-0001', 'power_action': 'hibernate'}, False),
 ]
-AUDIT_PLUGIN = os.path.join(ROOT, 'plugins', 'callback', 'audit_log.py')
+COMMAND_ARTIFACT = 'command'
 
 
-def audit_log_options():
-    """Environment that enables storedesk.vdi.audit_log and points its file option (if any) at `{path}`."""
-    env = {'ANSIBLE_CALLBACKS_ENABLED': 'storedesk.vdi.audit_log'}
-    proc = subprocess.run([os.path.join(BIN, 'ansible-doc'), '-t', 'callback', '-j', 'storedesk.vdi.audit_log'],
-                          capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg')))
-    if proc.returncode == 0:
-        options = json.loads(proc.stdout)['storedesk.vdi.audit_log']['doc'].get('options', {})
-        for name, doc in options.items():
-            names = [e['name'] for e in doc.get('env', [])]
-            if names and (doc.get('type') == 'path' or any(w in name for w in ('path', 'file', 'dir'))):
-                env[names[0]] = '{path}'
-    return env
+def secrets_of(lab, env):
+    values = [lab.password, lab.token_secret, lab.winrm_password, env.get('STOREDESK_STAFF_PASSWORD')]
+    return [v for v in values if v]
 
 
-def private_data_dir(tmp_path, lab, extravars, extra_env):
+def files_under(path, skip=()):
+    for base, _dirs, names in os.walk(path):
+        for name in names:
+            full = os.path.join(base, name)
+            if full not in skip:
+                yield full
+
+
+@pytest.mark.parametrize('playbook,extravars,changes', PHASES, ids=[p for p, _v, _c in PHASES])
+def test_phase_runs_through_ansible_runner_and_leaves_no_secret(fresh_lab, tmp_path, monkeypatch, playbook,
+                                                                extravars, changes):
     pdd = tmp_path / 'job'
-    (pdd / 'env').mkdir(parents=True)
+    pdd.mkdir()
     shutil.copytree(os.path.join(ROOT, 'inventories', 'lab'), str(pdd / 'inventory'))
-    env = lab_env(lab)
-    env.update(JOB_ID=str(JOB_ID), PATH=BIN + os.pathsep + env.get('PATH', ''), **extra_env)
-    (pdd / 'env' / 'envvars').write_text(json.dumps(env))
-    (pdd / 'env' / 'extravars').write_text(json.dumps(dict(
-        extravars, awx_job_id=JOB_ID, tower_job_id=JOB_ID, awx_job_template_name='test',
-        report_dir=str(tmp_path / 'reports'))))
-    return pdd
-
-
-@pytest.mark.parametrize('playbook,extravars', PHASES, ids=[p for p, _v in PHASES])
-def test_phase_runs_through_ansible_runner(fresh_lab, tmp_path, monkeypatch, playbook, extravars):
-    if not os.path.exists(os.path.join(ROOT, 'playbooks', playbook)):
-        pytest.skip('playbooks/{0} is not written yet'.format(playbook))
-    audit_env = {}
-    audit_file = tmp_path / 'audit' / 'audit.log'
-    if os.path.exists(AUDIT_PLUGIN):
-        audit_file.parent.mkdir()
-        audit_env = dict((k, v.format(path=str(audit_file))) for k, v in audit_log_options().items())
-    pdd = private_data_dir(tmp_path, fresh_lab, extravars, audit_env)
-    monkeypatch.setenv('PATH', BIN + os.pathsep + os.environ.get('PATH', ''))
-    runner = ansible_runner.run(private_data_dir=str(pdd), project_dir=ROOT, playbook='playbooks/' + playbook,
-                                inventory=str(pdd / 'inventory'), ident='job{0}'.format(JOB_ID), quiet=True,
-                                timeout=900)
+    audit_file = tmp_path / 'audit' / 'audit.jsonl'
+    audit_file.parent.mkdir()
+    env = lab_env(fresh_lab)
+    env.update(JOB_ID=str(JOB_ID), PATH=BIN + os.pathsep + env.get('PATH', ''), STOREDESK_AUDIT_LOG=str(audit_file),
+               STOREDESK_REPORT_DIR=str(tmp_path / 'reports'))
+    monkeypatch.setenv('PATH', env['PATH'])
+    runner = ansible_runner.run(
+        private_data_dir=str(pdd), project_dir=ROOT, playbook='playbooks/' + playbook,
+        inventory=str(pdd / 'inventory'), ident='job{0}'.format(JOB_ID), quiet=True, timeout=900,
+        envvars=env, suppress_env_files=True, fact_cache_type='jsonfile',
+        extravars=dict(extravars, awx_job_id=JOB_ID, tower_job_id=JOB_ID, awx_job_template_name='test'))
     stdout = runner.stdout.read()
     assert runner.rc == 0 and runner.status == 'successful', stdout[-4000:]
 
     artifacts = pdd / 'artifacts' / 'job{0}'.format(JOB_ID)
     assert (artifacts / 'rc').read_text().strip() == '0'
     assert (artifacts / 'status').read_text().strip() == 'successful'
-    assert (artifacts / 'stdout').exists() and 'PLAY RECAP' in (artifacts / 'stdout').read_text()
+    assert 'PLAY RECAP' in (artifacts / 'stdout').read_text()
     events = list(runner.events)
-    kinds = set(e['event'] for e in events)
-    assert {'playbook_on_start', 'playbook_on_stats'} <= kinds
+    assert {'playbook_on_start', 'playbook_on_stats'} <= set(e['event'] for e in events)
     assert not [e for e in events if e['event'] == 'runner_on_failed' and not e['event_data'].get('ignore_errors')]
     assert list((artifacts / 'job_events').glob('*.json'))
-    for secret in (fresh_lab.password, fresh_lab.token_secret, fresh_lab.winrm_password):
-        assert secret not in stdout
 
+    # No secret in anything the job leaves behind: env/, job events, stdout, fact cache, reports, audit log.
+    secrets = secrets_of(fresh_lab, env)
+    assert len(secrets) >= 3
+    written = list(files_under(str(pdd), skip={str(artifacts / COMMAND_ARTIFACT)})) + \
+        list(files_under(str(tmp_path / 'reports'))) + list(files_under(str(audit_file.parent)))
+    assert any('/job_events/' in f for f in written) and any(f.endswith('/stdout') for f in written)
+    for path in written:
+        with open(path, 'rb') as fh:
+            data = fh.read()
+        for secret in secrets:
+            assert secret.encode() not in data, 'a secret is in ' + os.path.relpath(path, str(tmp_path))
+    assert not (pdd / 'env' / 'envvars').exists() and not (pdd / 'env' / 'extravars').exists()
+
+    # Every changed task is one audit line carrying the AWX job id; a read-only phase changes nothing.
     changed = sum((runner.stats or {}).get('changed', {}).values())
-    if os.path.exists(AUDIT_PLUGIN) and changed:     # the audit log has one line per changed task
-        if str(audit_file) in audit_env.values():
-            assert audit_file.exists(), 'storedesk.vdi.audit_log wrote nothing to ' + str(audit_file)
-        text = audit_file.read_text() if audit_file.exists() else stdout
-        lines = [line for line in text.splitlines() if str(JOB_ID) in line]
-        assert lines, 'the audit log has no line with the job id {0}'.format(JOB_ID)
+    assert bool(changed) == changes, runner.stats
+    lines = [json.loads(line) for line in audit_file.read_text().splitlines()] if audit_file.exists() else []
+    if changes:
+        assert lines and all(str(line.get('job_id')) == str(JOB_ID) for line in lines), lines[:3]
+    else:
+        assert lines == []

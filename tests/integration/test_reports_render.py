@@ -30,7 +30,9 @@ def test_assessment_report_renders(lab, tmp_path):
     dom = chromium('--dump-dom', 'file://' + html[0]).stdout
     # What the reader sees first: the verdict, then the figures, then the chart and the tables.
     assert dom.index('class="verdict ok"') < dom.index('class="cards"') < dom.index('<svg') < dom.index('cd-0204')
-    assert 'weak link (8 Mbit/s, 150 ms)' in dom
+    # cd-0204's link class and the video streaming desktop_pool writes for it (_store_rules.LINK_CLASSES).
+    assert 'poor link (8 Mbit/s, 150 ms): SPICE video streaming off' in dom
+    assert 'videostreaming=off' in dom
     shot = tmp_path / 'assessment.png'
     chromium('--window-size=1200,1600', '--screenshot=' + str(shot), 'file://' + html[0])
     assert shot.exists() and os.path.getsize(shot) > 20000, 'a blank page is a few KB'
@@ -47,5 +49,6 @@ def test_bad_inventory_is_rejected_before_any_change(lab, tmp_path):
     before = len(lab.regions['east'].requests)
     proc = run_playbook(lab, 'playbooks/assess.yml', {'report_dir': str(tmp_path)}, args=['-i', str(inv)])
     assert proc.returncode != 0
-    assert 'sh-0002: store_vlan: VLAN 2101 is also used by sh-0001 (give each store its own VLAN)' in proc.stdout
+    assert 'store sh-0002: store_vlan: VLAN 2101 on vmbr1 is also used by store sh-0001 (give every store its own VLAN)' \
+        in proc.stdout
     assert len(lab.regions['east'].requests) == before, 'nothing reached the API'

@@ -139,8 +139,35 @@ class Resolver(object):
         return out or [['*']]
 
 
+# A client call: the receiver is the client itself (client, self.client, self._client, client.session), not a
+# dict read from it (`(client.get(p) or {}).get('status')` is one API call, not two).
+CLIENT_RE = re.compile(r'^(self\.)?_?client(\.session)?$')
+# Call sites whose path the scan cannot read, each declared with the API methods it reaches; the role must cover
+# those too. A new unreadable call site fails the test until it is declared here.
+DECLARED = {
+    # multipart upload through the client's session; path built by answer_iso's caller
+    ('plugins/module_utils/_answer_iso.py', '_multipart_post'): [('POST', '/nodes/{}/storage/{}/upload')],
+}
+
+
+def _enclosing(tree):
+    """{id(call node): [function nodes around it, outermost first]}."""
+    out = {}
+
+    def walk(node, chain):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            chain = chain + [node]
+        if isinstance(node, ast.Call):
+            out[id(node)] = chain
+        for child in ast.iter_child_nodes(node):
+            walk(child, chain)
+    walk(tree, [])
+    return out
+
+
 def api_calls():
-    """(file, line, method, path or None) of every client call in plugins/."""
+    """(file, line, method, path or None) of every client call in plugins/; a call nested in several functions
+    takes the first enclosing scope that reads all of its paths (e.g. a *param of the outer function)."""
     trees = {}
     for base, _dirs, files in os.walk(os.path.join(ROOT, 'plugins')):
         for name in files:
@@ -151,22 +178,31 @@ def api_calls():
     resolver = Resolver(trees.values())
     found = []
     for where, tree in sorted(trees.items()):
-        for func in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
-            for node in ast.walk(func):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)) or not node.args:
-                    continue
-                if 'client' not in ast.unparse(node.func.value):
-                    continue
-                if node.func.attr in METHODS:
-                    method, arg = METHODS[node.func.attr], node.args[0]
-                elif node.func.attr == 'request' and len(node.args) > 1 and isinstance(node.args[0], ast.Constant):
-                    method, arg = node.args[0].value, node.args[1]
-                else:
-                    continue
+        scopes = _enclosing(tree)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)) or not node.args:
+                continue
+            if not CLIENT_RE.match(ast.unparse(node.func.value)) or not scopes.get(id(node)):
+                continue
+            if node.func.attr in METHODS:
+                method, arg = METHODS[node.func.attr], node.args[0]
+            elif node.func.attr == 'request' and len(node.args) > 1 and isinstance(node.args[0], ast.Constant):
+                method, arg = node.args[0].value, node.args[1]
+            else:
+                continue
+            results = []
+            for func in reversed(scopes[id(node)]):
+                paths = []
                 for path in sorted(set(resolver.paths(arg, func))):
                     path = path.split('?')[0]
                     ok = path.startswith('/') and path.strip('/').split('/')[0] != ANY and '*' not in path
-                    found.append((where, node.lineno, method, path if ok else None))
+                    paths.append(path if ok else None)
+                results.append(paths)
+            best = next((r for r in results if None not in r), results[0])
+            declared = DECLARED.get((where, scopes[id(node)][-1].name))
+            if None in best and declared:
+                best = [p for m, p in declared if m == method]
+            found += [(where, node.lineno, method, p) for p in best]
     return sorted(set(found), key=lambda c: (c[0], c[1], c[2], c[3] or ''))
 
 
@@ -208,8 +244,8 @@ def test_the_scan_finds_the_known_calls():
 @pytest.mark.parametrize('where,line,method,path', CALLS,
                          ids=['{0}:{1}:{2}:{3}'.format(*c) for c in CALLS])
 def test_every_api_call_is_covered_by_the_automation_role(where, line, method, path):
-    if not path:
-        pytest.skip('{0}:{1}: the API path cannot be read from the code'.format(where, line))
+    assert path, ('{0}:{1}: the API path cannot be read from the code: make it readable, or declare the call site '
+                  'in DECLARED with the API methods it reaches'.format(where, line))
     paths = schema()
     matches = [t for t in paths if _segments_match(path, t) and method in paths[t]]
     assert matches, '{0}:{1}: {2} {3} is not a PVE 9 API method'.format(where, line, method, path)
