@@ -17,7 +17,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for path in (os.path.join(ROOT, 'tests', 'lab'), os.path.join(ROOT, 'lab'), os.path.join(ROOT, '.venv', 'collections')):
+for path in (os.path.join(ROOT, 'tests', 'integration'), os.path.join(ROOT, 'lab'), os.path.join(ROOT, '.venv', 'collections')):
     sys.path.insert(0, path)
 from conftest_winrm import PASSWORD, USER, options  # noqa: E402
 

@@ -81,14 +81,16 @@ options:
           - Windows installer ISO, as C(<storage>:iso/<file>) or a file name on O(source.iso_storage).
             The build VM gets it as C(ide2) (first boot device after the empty disk) and O(source.virtio_iso)
             as C(ide0).
-          - The install must be unattended and leave WinRM and the QEMU guest agent running - give an
-            answer file ISO with O(source.answer_iso), and use an ISO that boots without "press any key".
+          - The install is unattended - without O(source.answer_iso) the module writes C(autounattend.xml) from
+            O(unattend), packs it into an ISO (pycdlib), uploads it to the storage of O(source.iso) (content
+            C(iso), SHA-256 checked by PVE), attaches it as C(sata0) and removes it after the build (it holds the
+            local administrator's password). Use an ISO that boots without "press any key".
         type: str
       virtio_iso:
         description: The virtio-win ISO (storage and NIC drivers, guest agent). Required with O(source.iso).
         type: str
       answer_iso:
-        description: An ISO with C(autounattend.xml), attached as C(sata0).
+        description: An ISO of your own with C(autounattend.xml), attached as C(sata0) instead of the generated one.
         type: str
       iso_storage:
         description: Storage of ISOs given as plain file names.
@@ -119,8 +121,12 @@ options:
             type: str
             required: true
           source:
-            description: Installer as a UNC path, an http(s) URL or a path on the VM (for example on the
-              virtio-win CD). Copied or downloaded to C(C:\Windows\Temp\storedesk-image) first.
+            description:
+              - Installer as a controller path (C(/srv/...), pushed over WinRM in chunks with a SHA-256 check), an
+                http(s) URL the VM may read without credentials, a UNC path (read with O(share_user) for that one
+                connection), or a path on the VM (for example on the virtio-win CD).
+              - A UNC path without O(share_user) is refused - inside a WinRM session it would be access denied
+                (the second hop).
             type: str
             required: true
           version:
@@ -156,7 +162,9 @@ options:
             description: Label of the package in results; default the INF name.
             type: str
           source:
-            description: Folder of the package (UNC or local path); copied to the VM first.
+            description: The package - a controller folder or zip (pushed over WinRM), an http(s) URL of a zip, a UNC
+              folder (read with O(share_user)) or a folder on the VM. C(pnputil) exit codes 0, 3010 (reboot) and 259
+              (no present device matched - normal for printer drivers staged on a build VM) are success.
             type: str
             required: true
           inf:
@@ -200,7 +208,7 @@ options:
             description: Text content (written as UTF-8 without BOM).
             type: str
           source:
-            description: UNC path or http(s) URL to copy from.
+            description: Controller path (pushed), http(s) URL, or UNC path (read with O(share_user)) to copy from.
             type: str
       library:
         description: The material library, mapped for every new user (a persistent drive in the Default User hive).
@@ -221,6 +229,11 @@ options:
         description:
           - The final step, always run - C(sysprep /generalize /oobe /shutdown /quiet), started through WMI so
             it outlives the WinRM shell; the build then waits until the VM has powered itself off.
+          - Refused before it starts when a reboot is pending, when Store apps are installed for a user but not
+            provisioned for all users, or when BitLocker encrypts the system drive (each makes sysprep fail).
+            Setup's cached answer files in C(%WINDIR%\Panther) are removed first.
+          - Watched - a sysprep that ends without powering the VM off, or does not finish within
+            O(timeouts.sysprep), fails the build with the tail of C(setuperr.log) and C(setupact.log).
         type: dict
         default: {}
         suboptions:
@@ -229,7 +242,8 @@ options:
             type: bool
             default: false
           unattend:
-            description: Path on the VM of an unattend file for the specialize and OOBE passes.
+            description: Path on the VM of an unattend file of your own for the specialize and OOBE passes (instead
+              of the one generated from O(unattend)).
             type: str
   retention:
     description:
@@ -254,6 +268,67 @@ options:
     type: str
     default: keep
     choices: [keep, remove]
+  unattend:
+    description:
+      - The answer files the module generates (Microsoft's unattend reference) - C(autounattend.xml) for Setup of an
+        ISO build (disk layout for UEFI, virtio drivers from the virtio-win CD, the QEMU guest agent, the local
+        administrator, WinRM on with a firewall rule for O(unattend.winrm_subnets) on every network profile, device
+        encryption prevented), and the unattend sysprep gives the clones' OOBE (no OOBE screens, same
+        administrator, no device encryption).
+    type: dict
+    default: {}
+    suboptions:
+      enabled:
+        description: Generate the answer files. With V(false) the ISO or base VM must bring its own.
+        type: bool
+        default: true
+      language:
+        description: UI language, system and user locale, e.g. C(de-DE) (a language pack of the ISO).
+        type: str
+        default: en-US
+      input_locale:
+        description: Keyboard, e.g. C(de-DE); default O(unattend.language).
+        type: str
+      time_zone:
+        description: Windows time zone name (C(tzutil /l)), e.g. C(W. Europe Standard Time).
+        type: str
+        default: UTC
+      edition:
+        description: Image name in the ISO's C(install.wim) (C(/IMAGE/NAME)).
+        type: str
+        default: Windows 11 Pro
+      product_key:
+        description: Product key; without one the edition is picked by O(unattend.edition).
+        type: str
+      computer_name:
+        description: C(*) (Windows picks a random name) or a name of up to 15 characters.
+        type: str
+        default: '*'
+      admin_user:
+        description: Local administrator the answer files create; default O(winrm_user) (the build connects as it).
+        type: str
+      admin_password:
+        description: Its password; default O(winrm_password). Written in Windows SIM's hidden form (not encrypted).
+        type: str
+      winrm_subnets:
+        description: Addresses or subnets the controller connects from; the WinRM firewall rule of the build VM
+          allows them on every network profile. Required for an ISO build with generated answer files.
+        type: list
+        elements: str
+        default: []
+      prevent_device_encryption:
+        description: Set C(PreventDeviceEncryption) (automatic BitLocker device encryption would break sysprep).
+        type: bool
+        default: true
+  share_user:
+    description:
+      - Account that reads the manifest's UNC sources inside the build VM's WinRM session, for that one connection
+        (C(New-PSDrive -Credential)). The session itself holds no credentials for a file server (the second hop,
+        of PowerShell remoting). The environment variable E(STOREDESK_SHARE_USER) is used when not set.
+    type: str
+  share_password:
+    description: Its password (from the vault). The environment variable E(STOREDESK_SHARE_PASSWORD) is used when not set.
+    type: str
   timeouts:
     description: Seconds to wait for each phase of a build.
     type: dict

@@ -9,6 +9,8 @@ _image_spec.normalise, which also checks everything the argspec cannot.
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import env_fallback
+
 HARDWARE = dict(
     memory=dict(type='int', default=8192),
     cores=dict(type='int', default=4),
@@ -66,6 +68,20 @@ MANIFEST = dict(
     )),
 )
 
+UNATTEND = dict(
+    enabled=dict(type='bool', default=True),
+    language=dict(type='str', default='en-US'),
+    input_locale=dict(type='str'),
+    time_zone=dict(type='str', default='UTC'),
+    edition=dict(type='str', default='Windows 11 Pro'),
+    product_key=dict(type='str', no_log=True),
+    computer_name=dict(type='str', default='*'),
+    admin_user=dict(type='str'),
+    admin_password=dict(type='str', no_log=True),
+    winrm_subnets=dict(type='list', elements='str', default=[]),
+    prevent_device_encryption=dict(type='bool', default=True),
+)
+
 TIMEOUTS = dict(
     guest_ip=dict(type='int', default=3600),
     winrm=dict(type='int', default=900),
@@ -86,4 +102,7 @@ IMAGE_ARGSPEC = dict(
     pinned=dict(type='list', elements='str', default=[]),
     on_failure=dict(type='str', default='keep', choices=['keep', 'remove']),
     timeouts=dict(type='dict', default={}, options=TIMEOUTS),
+    unattend=dict(type='dict', default={}, options=UNATTEND),
+    share_user=dict(type='str', fallback=(env_fallback, ['STOREDESK_SHARE_USER'])),
+    share_password=dict(type='str', no_log=True, fallback=(env_fallback, ['STOREDESK_SHARE_PASSWORD'])),
 )

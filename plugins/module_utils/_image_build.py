@@ -19,15 +19,35 @@ import copy
 import re
 import time
 
+from . import _answer_iso as answer_mod
 from . import _image_spec as spec_mod
+from . import _unattend as unattend_mod
 from ._desktop_inventory import first_ipv4
 from ._desktop_ops import DesktopOps, with_mac
 from ._image_plan import new_template_tags
-from ._pve_errors import PveApiError, PveTimeoutError, StoredeskError
+from ._pve_errors import PveApiError, PveTaskError, PveTimeoutError, StoredeskError
+from ._file_push import PushError, push_source
 from ._ps_image import IMAGE_READY, IMAGE_SYSPREP, STEP_SCRIPTS
 
 TIMEOUTS = {'guest_ip': 3600, 'winrm': 900, 'sysprep': 1800, 'task': 900}
+SYSPREP_LOOK = 60      # seconds between looks at a running sysprep while waiting for the power-off
 FATAL_WINRM = ('auth', 'tls', 'config', 'protocol', 'script')
+
+
+def vmid_taken(exc):
+    """The VMID we aimed at is taken: on this node PVE refuses the request ("config file already exists"); on
+    another node pmxcfs refuses the clone task's first write of the config (pve-cluster src/pmxcfs/memdb.c
+    memdb_create/memdb_rename: `vmlist_different_vm_exists` -> EEXIST; pve-common src/PVE/File.pm
+    `file_set_contents`: "close (rename) atomic file '...' failed: File exists")."""
+    text = getattr(exc, 'pve_message', None) or str(exc)
+    return 'already exists' in text or ('atomic file' in text and 'File exists' in text)
+
+
+def maybe_builder(item, name):
+    """Could this /cluster/resources guest be a build VM named `name`? Only its config tells (live): any guest
+    tagged role-build, named so in the (cached) listing, with no cached name yet, or locked by create/clone."""
+    return ('role-build' in str(item.get('tags') or '') or item.get('name') == name or not item.get('name')
+            or item.get('lock') in ('create', 'clone'))
 
 
 class StepError(StoredeskError):
@@ -56,6 +76,7 @@ class ImageBuild(object):
         self.stage = None
         self._run_script = run_script
         self.where = 'image {0} {1}'.format(spec['name'], spec['version'])
+        self.answer_iso = None      # volume id of the answer ISO this build uploaded
 
     # ------------------------------------------------------------------ the road
 
@@ -80,6 +101,8 @@ class ImageBuild(object):
             self._wait_off()
             self.stage = 'convert to template'
             self._finish()
+            self.stage = 'remove answer ISO'
+            self._remove_answer_iso()
         except Exception as exc:
             self._handle_failure(exc)
             raise
@@ -93,8 +116,12 @@ class ImageBuild(object):
         common = dict(memory=hw['memory'], cores=hw['cores'], sockets=hw['sockets'], cpu=hw['cpu'], vga=hw['vga'],
                       agent='enabled=1', tags=spec_mod.BUILD_TAGS,
                       description='storedesk build of image {0} {1} (in progress)'.format(spec['name'], spec['version']))
+        tried = []
         for _attempt in range(6):
             vmid = int(self.client.get('/cluster/nextid'))
+            if vmid in tried:               # still listed free: the collision was with a VM we cannot see
+                vmid = max(tried) + 1
+            tried.append(vmid)
             try:
                 if source is None:
                     upid = self._create_from_iso(vmid, name, net0, common)
@@ -103,25 +130,56 @@ class ImageBuild(object):
                                             newid=vmid, name=name, full=1, storage=spec['storage'],
                                             target=spec['node'] if spec['node'] != source['node'] else None)
             except PveApiError as exc:
-                if exc.already_exists:
+                if vmid_taken(exc):
                     continue            # another run took the id between nextid and our write
                 raise
             self.vm = {'vmid': vmid, 'node': spec['node'], 'name': name}
-            self.ops.wait(upid, self.where, 'create of build VM {0} (vmid {1})'.format(name, vmid))
+            try:
+                self.ops.wait(upid, self.where, 'create of build VM {0} (vmid {1})'.format(name, vmid))
+            except PveTaskError as exc:
+                if not vmid_taken(exc):
+                    raise
+                self.vm = None          # nothing of ours was written: the id belongs to a VM on another node
+                continue
             break
         else:
-            raise StoredeskError('no free VMID after 6 attempts', where=self.where)
+            raise StoredeskError('no free VMID after 6 attempts (tried {0})'.format(
+                ', '.join(str(v) for v in tried)), where=self.where)
         self._first_builder(name, vmid)
         if source is not None:
             self._adapt_clone(source, net0, common)
 
     def _first_builder(self, name, vmid):
-        """Two runs that read the region at the same moment both create a build VM: the lower VMID goes on."""
-        others = [int(i['vmid']) for i in self.client.get('/cluster/resources', type='vm') or []
-                  if i.get('name') == name and int(i['vmid']) != vmid]
-        if others and min(others) < vmid:
-            raise StoredeskError('another run started building this version first (build VM vmid {0})'.format(
-                min(others)), where=self.where, hint='let that run finish; this run removes its own build VM')
+        """Two runs that read the region at the same moment both create a build VM: the lower VMID goes on.
+
+        From live data only. /cluster/resources has `name` from the RRD cache (~10 s old; none at all for a
+        guest with no RRD entry yet: pve-manager PVE/API2Tools.pm `extract_vm_stats`), and a guest still being
+        created or cloned holds only `lock: create` / `lock: clone` in its config until the worker writes
+        it (qemu-server src/PVE/API2/Qemu.pm: create_vm -> pve-guest-common src/PVE/AbstractConfig.pm
+        `create_and_lock_config`; clone_vm writes
+        "# qmclone temporary file" with `lock: clone` and the name with the first `write_config`). So the
+        config of every lower-VMID guest whose live name is unknown is read, waiting out one in creation."""
+        items = self.client.get('/cluster/resources', type='vm') or []
+        for item in sorted(items, key=lambda i: int(i['vmid'])):
+            other = int(item['vmid'])
+            if other >= vmid or item.get('type') != 'qemu' or not maybe_builder(item, name):
+                continue
+            if self._settled_name(item) == name:
+                raise StoredeskError('another run started building this version first (build VM vmid {0})'.format(
+                    other), where=self.where, hint='let that run finish; this run removes its own build VM')
+
+    def _settled_name(self, item):
+        """The guest's name from its config, once its create/clone has written it (None if it went away)."""
+        path = self.client.path('nodes', item['node'], 'qemu', item['vmid'], 'config')
+        config = {}
+        for _tick in self._deadline_loop(self.timeouts['task']):
+            try:
+                config = self.client.get(path) or {}
+            except PveApiError:
+                return None             # gone (a failed create/clone is removed), or moved: not a rival
+            if config.get('name') or config.get('lock') not in ('create', 'clone'):
+                return config.get('name')
+        return config.get('name')
 
     def _create_from_iso(self, vmid, name, net0, common):
         spec, hw, src = self.spec, self.spec['hardware'], self.spec['source']
@@ -131,9 +189,28 @@ class ImageBuild(object):
                     scsihw=hw['scsihw'], scsi0='{0}:{1},iothread=1,discard=on'.format(sid, hw['disk_gib']),
                     ide2='{0},media=cdrom'.format(src['iso']), ide0='{0},media=cdrom'.format(src['virtio_iso']),
                     net0=net0, boot='order=scsi0;ide2')
-        if src.get('answer_iso'):
-            body['sata0'] = '{0},media=cdrom'.format(src['answer_iso'])
+        answer = src.get('answer_iso') or self.answer_iso          # uploaded once, also over VMID retries
+        if not answer and (spec.get('unattend') or {}).get('setup'):
+            answer = self._upload_answer_iso(src['iso'].split(':', 1)[0])
+        if answer:
+            body['sata0'] = '{0},media=cdrom'.format(answer)
         return self.client.post(self.client.path('nodes', spec['node'], 'qemu'), **body)
+
+    def _upload_answer_iso(self, storage):
+        """autounattend.xml from the manifest on a CD of its own, uploaded to the installer ISO's storage."""
+        self.stage = 'answer ISO'
+        spec = self.spec
+        data = answer_mod.pack({'autounattend.xml': unattend_mod.setup_xml(spec['unattend'])})
+        name = answer_mod.file_name(spec['name'], spec['version'])
+        self.answer_iso = answer_mod.upload(self.client, spec['node'], storage, name, data, self.where)
+        self.stage = 'create build VM'
+        return self.answer_iso
+
+    def _remove_answer_iso(self):
+        """Delete the answer ISO this build uploaded (it holds the local admin's password)."""
+        if self.answer_iso:
+            answer_mod.remove(self.client, self.spec['node'], self.answer_iso)
+            self.answer_iso = None
 
     def _adapt_clone(self, source, net0, common):
         node, vmid = self.vm['node'], self.vm['vmid']
@@ -213,22 +290,62 @@ class ImageBuild(object):
             hint='the image must enable WinRM (Enable-PSRemoting in the answer file or base VM) for winrm_user')
 
     def _wait_off(self):
+        """Until sysprep powers the VM off: a look at sysprep every SYSPREP_LOOK seconds; its log tail on failure."""
         path = self.client.path('nodes', self.vm['node'], 'qemu', self.vm['vmid'], 'status', 'current')
+        next_look = time.monotonic() + SYSPREP_LOOK
         for _tick in self._deadline_loop(self.timeouts['sysprep']):
             if (self.client.get(path) or {}).get('status') == 'stopped':
                 return
-        raise PveTimeoutError('sysprep did not power off {0} within {1}s'.format(self._vm_label(),
-                                                                                 self.timeouts['sysprep']),
-                              where=self.where,
-                              hint=r'read C:\Windows\System32\Sysprep\Panther\setuperr.log on the VM (on_failure=keep '
-                                   'leaves it running for that)')
+            if time.monotonic() >= next_look:
+                next_look = time.monotonic() + SYSPREP_LOOK
+                facts = self._sysprep_facts()
+                if facts and facts.get('running') is False:
+                    raise StepError('sysprep ended on {0} without powering it off{1}'.format(
+                        self._vm_label(), self._log_text(facts)), where=self.where, step='sysprep')
+        facts = self._sysprep_facts()
+        raise PveTimeoutError('sysprep did not power off {0} within {1}s{2}'.format(
+            self._vm_label(), self.timeouts['sysprep'], self._log_text(facts)), where=self.where,
+            hint=r'read C:\Windows\System32\Sysprep\Panther\setuperr.log on the VM (on_failure=keep '
+                 'leaves it running for that)')
+
+    def _sysprep_facts(self):
+        """image-ready/1 with the sysprep facts (running, log tail), or None when WinRM does not answer."""
+        try:
+            record = self._script(IMAGE_READY, {'sysprep': True}, 60, retries=0)
+        except Exception:  # noqa: BLE001 - a look that fails must not hide the build's own outcome
+            return None
+        return (record.get('result') or {}).get('sysprep') if record.get('ok') else None
+
+    @staticmethod
+    def _log_text(facts):
+        log = (facts or {}).get('log') or {}
+        parts = ['{0} (last lines):\n{1}'.format(name, log[name][-3000:]) for name in ('setuperr.log', 'setupact.log')
+                 if log.get(name)]
+        return ('; ' + '\n'.join(parts)) if parts else ''
 
     # ------------------------------------------------------------------ steps
+
+    def _pushed(self, step):
+        """The step's input with every controller path pushed to the VM first (the default way: no second hop)."""
+        payload = copy.deepcopy(step['payload'])
+        entries = payload['files'] if step['kind'] == 'files' else [payload]
+        for entry in entries:
+            source = entry.get('source')
+            if source and spec_mod.source_kind(source) == 'push':
+                try:
+                    done = push_source(lambda script, data, idem: self._script(script, data, 300, idempotent=idem),
+                                       source)
+                except PushError as exc:
+                    raise StepError('manifest step {0!r} (push) failed on {1}: {2}'.format(
+                        step['id'], self._vm_label(), exc.message), where=self.where, step=step['id']) from None
+                entry['source'] = done['path']
+        return payload
 
     def _step(self, step):
         began = time.monotonic()
         idempotent = step['kind'] not in ('software', 'driver')
-        run = self._script(STEP_SCRIPTS[step['kind']], step['payload'], step['timeout'], idempotent=idempotent)
+        payload = self._pushed(step)
+        run = self._script(STEP_SCRIPTS[step['kind']], payload, step['timeout'], idempotent=idempotent)
         record = {'step': step['id'], 'kind': step['kind'], 'ok': run['ok'], 'changed': run['changed'],
                   'elapsed': round(time.monotonic() - began, 2), 'result': run['result']}
         if not run['ok']:
@@ -241,7 +358,11 @@ class ImageBuild(object):
         return record
 
     def _sysprep(self):
-        sysprep = self.spec['manifest']['sysprep']
+        sysprep = dict(self.spec['manifest']['sysprep'])
+        unattend = self.spec.get('unattend') or {}
+        if unattend.get('oobe'):   # the clones' OOBE answered (no_log: the payload holds the admin password)
+            sysprep.update(unattend_xml=unattend_mod.oobe_xml(unattend).decode('utf-8'),
+                           unattend_path=unattend_mod.SYSPREP_UNATTEND)
         began = time.monotonic()
         run = self._script(IMAGE_SYSPREP, sysprep, 120, idempotent=False)
         record = {'step': 'sysprep', 'kind': 'sysprep', 'ok': run['ok'], 'changed': run['changed'],
@@ -269,6 +390,10 @@ class ImageBuild(object):
 
     def _handle_failure(self, exc):
         if self.vm is None:
+            try:
+                self._remove_answer_iso()
+            except StoredeskError:
+                pass
             return
         node, vmid = self.vm['node'], self.vm['vmid']
         lost_race = 'another run started building' in str(exc)
@@ -287,6 +412,8 @@ class ImageBuild(object):
                     self.spec['name'], self.spec['version'], str(exc)[:2000])
                 self.ops.put_config(node, vmid, self.where, name=name, tags=spec_mod.FAILED_TAGS, description=note)
                 self.vm.update(name=name, outcome='kept')
+            if self.vm['outcome'] != 'kept':
+                self._remove_answer_iso()
         except StoredeskError as cleanup:
             self.vm['outcome'] = 'cleanup failed: {0}'.format(cleanup)
         if isinstance(exc, StoredeskError):

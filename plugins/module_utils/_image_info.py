@@ -16,12 +16,12 @@ from ._image_state import read_image
 
 
 def image_names(resources):
-    """Every image name a template in the region is tagged with."""
+    """Every image name a template (or a guest tagged like one: tags are live, `template` is not) is tagged with."""
     names = set()
     for item in resources or []:
-        if item.get('type') == 'qemu' and item.get('template'):
+        if item.get('type') == 'qemu':
             meta = _tags.parse(item.get('tags'))
-            if meta['image'] and meta['version']:
+            if meta['image'] and meta['version'] and (item.get('template') or not (meta['role'] or meta['store'])):
                 names.add(meta['image'])
     return names
 
@@ -30,8 +30,9 @@ def read_region(client, image=None):
     """{image: read_image(...)} for one region (all images when image is None)."""
     if image:
         return {image: read_image(client, image)}
-    names = image_names(client.get('/cluster/resources') or [])
-    return dict((name, read_image(client, name)) for name in sorted(names))
+    resources = client.get('/cluster/resources') or []
+    found = dict((name, read_image(client, name, resources)) for name in sorted(image_names(resources)))
+    return dict((name, actual) for name, actual in found.items() if actual['templates'] or actual['builds'])
 
 
 def merge(regions):

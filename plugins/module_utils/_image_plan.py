@@ -26,21 +26,58 @@ def _is_vm(item):
     return item.get('type') == 'qemu'
 
 
-def image_templates(resources, configs, image):
-    """Templates tagged image-<image> and v-<version>, with hash/build time from their description."""
+def _live(item, configs):
+    """(is a template, name) of a guest: from its config when read (live), else from /cluster/resources.
+
+    /cluster/resources takes `name` and `template` from the RRD cache that pvestatd refreshes every ~10 s
+    (pve-manager PVE/API2/Cluster.pm `resources` -> PVE/API2Tools.pm `extract_vm_stats`); only `lock` and `tags`
+    there are live. A config read is live."""
+    config = configs.get(int(item['vmid']))
+    if config is None:
+        return bool(item.get('template')), item.get('name') or ''
+    return str(config.get('template', '0')) in ('1', 'true'), config.get('name') or item.get('name') or ''
+
+
+def config_candidates(resources, image, nodes=None):
+    """Guests whose config read_image needs: maybe a template of the image, or maybe a build VM.
+
+    From what /cluster/resources serves live (tags) plus its cached name/template: a template of the image
+    carries image-<image> and v-<version> and no role or store tag (desktops carry both); a build VM carries
+    role-build. A cached name or template flag only adds candidates (it may be ~10 s old)."""
     out = []
     for item in resources or []:
-        if not _is_vm(item) or not item.get('template'):
+        if not _is_vm(item) or (nodes is not None and not nodes.get(item.get('node'))):
+            continue
+        meta = _tags.parse(item.get('tags'))
+        name = str(item.get('name') or '')
+        tagged = meta['image'] == image and meta['version']
+        if (tagged and (item.get('template') or not (meta['role'] or meta['store']))) \
+                or 'role-build' in meta['tags'] \
+                or name.startswith('build-{0}-'.format(image)) or name.startswith('failed-{0}-'.format(image)):
+            out.append(item)
+    return out
+
+
+def image_templates(resources, configs, image):
+    """Templates tagged image-<image> and v-<version>, with hash/build time from their description.
+
+    `configs`: {vmid: config} read live; whether a guest is a template, and its name, come from there."""
+    out = []
+    for item in resources or []:
+        if not _is_vm(item):
             continue
         meta = _tags.parse(item.get('tags'))
         if meta['image'] != image or not meta['version']:
+            continue
+        is_template, name = _live(item, configs)
+        if not is_template:
             continue
         vmid = int(item['vmid'])
         config = configs.get(vmid) or {}
         desc = parse_description(config.get('description'))
         disks = [str(v).split(',', maxsplit=1)[0] for k, v in sorted(config.items())
                  if re.match(r'^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$', k) and 'media=cdrom' not in str(v)]
-        out.append({'vmid': vmid, 'name': item.get('name') or '', 'node': item.get('node'),
+        out.append({'vmid': vmid, 'name': name, 'node': item.get('node'),
                     'version': meta['version'], 'tags': meta['tags'], 'pinned': 'pinned' in meta['tags'],
                     'hash': desc['hash'], 'built': desc['built'], 'disks': disks,
                     'protected': str(config.get('protection', '0')) in ('1', 'true'),
@@ -48,15 +85,19 @@ def image_templates(resources, configs, image):
     return sorted(out, key=lambda t: (version_key(t['version']), t['vmid']))
 
 
-def build_vms(resources, image):
-    """Build VMs of this image: in progress/interrupted (build-<image>-*) and kept failures (failed-<image>-*)."""
+def build_vms(resources, image, configs=None):
+    """Build VMs of this image: in progress/interrupted (build-<image>-*) and kept failures (failed-<image>-*).
+
+    The name comes from the VM's config when read (`configs`, live), else from /cluster/resources."""
     out = []
     for item in resources or []:
-        name = str(item.get('name') or '')
-        if _is_vm(item) and (name.startswith('build-{0}-'.format(image)) or name.startswith('failed-{0}-'.format(image))):
+        if not _is_vm(item):
+            continue
+        is_template, name = _live(item, configs or {})
+        if name.startswith('build-{0}-'.format(image)) or name.startswith('failed-{0}-'.format(image)):
             out.append({'vmid': int(item['vmid']), 'name': name, 'node': item.get('node'),
                         'status': item.get('status'), 'failed': name.startswith('failed-'),
-                        'template': bool(item.get('template'))})
+                        'template': is_template})
     return out
 
 
@@ -79,9 +120,14 @@ def usage(resources, contents, templates, image):
         out[version].append({'vmid': int(item['vmid']), 'name': item.get('name') or '', 'node': item.get('node'),
                              'store': meta['store'], 'via': via})
 
+    live_templates = set(t['vmid'] for t in templates)
+
+    def template(item):      # a template just converted is still `template: 0` in /cluster/resources
+        return int(item['vmid']) in live_templates or item.get('template')
+
     for item in by_vmid.values():
         meta = _tags.parse(item.get('tags'))
-        if item.get('template') or 'role-build' in meta['tags']:
+        if template(item) or 'role-build' in meta['tags']:
             continue
         if meta['image'] == image and meta['version'] in versions:
             add(meta['version'], item, 'tags')
@@ -98,7 +144,7 @@ def usage(resources, contents, templates, image):
             hit = bases.get(found.group(1))
             if hit and owner is not None and int(owner) != hit[1] and int(owner) in by_vmid:
                 item = by_vmid[int(owner)]
-                if not item.get('template'):
+                if not template(item):
                     add(hit[0], item, 'linked-clone')
     for users in out.values():
         users.sort(key=lambda u: (u['name'], u['vmid']))

@@ -27,6 +27,12 @@ DRIVE_RE = re.compile(r'^[D-Zd-z]:$')
 UNC_RE = re.compile(r'^\\\\[A-Za-z0-9._-]+\\[^\\/:*?"<>|]+(\\[^\\/:*?"<>|]+)*\\?$')
 URL_RE = re.compile(r'^https?://[A-Za-z0-9.-]+(:\d+)?/\S*$')
 LOCAL_RE = re.compile(r'^[A-Za-z]:\\')
+CONTROLLER_RE = re.compile(r'^/[^\x00]+$')   # a file on the controller, pushed over WinRM
+CIDR_RE = re.compile(r'^[0-9A-Fa-f.:]+(/\d{1,3})?$')
+SECOND_HOP = ('a UNC path: read inside a WinRM session it fails with access denied, the session holds no credentials '
+              'for the file server ("Making the second hop in PowerShell Remoting")')
+SECOND_HOP_FIX = ('give share_user/share_password (from the vault) for that one connection, an http(s) URL the VM '
+                  'may read without credentials, or a controller path (/srv/...) that is pushed over WinRM')
 INF_RE = re.compile(r'^(?:[^\\/:*?"<>|]+\\)*[^\\/:*?"<>|]+\.inf$', re.I)   # relative to the package folder
 REG_ROOTS = ('HKLM:\\', 'HKDU:\\')   # HKDU: the Default User hive (what new profiles start from)
 REG_TYPES = ('String', 'ExpandString', 'DWord', 'QWord', 'MultiString', 'Binary')
@@ -127,15 +133,29 @@ def _hardware(hw):
     return out
 
 
-def _source_path(value, field, allow_local=True):
+def _source_path(value, field, allow_local=True, share=None):
     value = str(value or '').strip()
-    if UNC_RE.match(value) or URL_RE.match(value) or (allow_local and LOCAL_RE.match(value)):
+    if UNC_RE.match(value):
+        if not share:
+            fail(field, '{0!r} is {1}'.format(value, SECOND_HOP), SECOND_HOP_FIX)
         return value
-    fail(field, '{0!r} is not a UNC path, http(s) URL or local path'.format(value),
-         r'e.g. \\hq-files.example\software\7zip.msi or https://repo.example/app.exe')
+    if URL_RE.match(value) or CONTROLLER_RE.match(value) or (allow_local and LOCAL_RE.match(value)):
+        return value
+    fail(field, '{0!r} is not a UNC path, http(s) URL, controller path or local path'.format(value),
+         r'e.g. /srv/storedesk/7zip.msi (pushed), https://repo.example/app.exe or \\hq-files.example\software\7zip.msi '
+         'with share_user/share_password')
 
 
-def _software(items):
+def source_kind(value):
+    """How a source reaches the VM: push (controller file), http, share (UNC with credentials) or local."""
+    if CONTROLLER_RE.match(value):
+        return 'push'
+    if URL_RE.match(value):
+        return 'http'
+    return 'share' if UNC_RE.match(value) else 'local'
+
+
+def _software(items, share=None):
     out, names = [], set()
     for i, item in enumerate(items or []):
         field = 'manifest.software[{0}]'.format(i)
@@ -144,7 +164,7 @@ def _software(items):
         if item['name'] in names:
             fail(field + '.name', 'package {0!r} is listed twice'.format(item['name']))
         names.add(item['name'])
-        source = _source_path(item.get('source'), field + '.source')
+        source = _source_path(item.get('source'), field + '.source', share=share)
         kind = item.get('kind') or ('msi' if source.lower().endswith('.msi') else 'exe')
         args = item.get('args')
         if args is None:
@@ -158,11 +178,11 @@ def _software(items):
     return out
 
 
-def _drivers(items):
+def _drivers(items, share=None):
     out = []
     for i, item in enumerate(items or []):
         field = 'manifest.drivers[{0}]'.format(i)
-        source = _source_path(item.get('source'), field + '.source')
+        source = _source_path(item.get('source'), field + '.source', share=share)
         inf = str(item.get('inf') or '')
         if not INF_RE.match(inf):
             fail(field + '.inf', '{0!r} is not an INF file name inside the package'.format(inf), 'e.g. ZDesigner.inf')
@@ -199,7 +219,7 @@ def _registry(items):
     return out
 
 
-def _files(items):
+def _files(items, share=None):
     out = []
     for i, item in enumerate(items or []):
         field = 'manifest.files[{0}]'.format(i)
@@ -210,7 +230,7 @@ def _files(items):
             fail(field, 'give exactly one of content or source')
         entry = {'dest': dest, 'content': item.get('content'), 'source': None}
         if item.get('source'):
-            entry['source'] = _source_path(item['source'], field + '.source', allow_local=False)
+            entry['source'] = _source_path(item['source'], field + '.source', allow_local=False, share=share)
         out.append(entry)
     return out
 
@@ -227,16 +247,78 @@ def _library(lib):
     return {'drive': drive, 'unc': unc, 'label': lib.get('label')}
 
 
-def _manifest(man):
+def _manifest(man, share=None):
     man = dict(man or {})
     sysprep = dict(man.get('sysprep') or {})
     unattend = sysprep.get('unattend')
     if unattend and not LOCAL_RE.match(str(unattend)):
         fail('manifest.sysprep.unattend', 'must be a path on the VM, e.g. C:\\Windows\\Panther\\unattend.xml')
-    return {'software': _software(man.get('software')), 'drivers': _drivers(man.get('drivers')),
-            'registry': _registry(man.get('registry')), 'files': _files(man.get('files')),
+    return {'software': _software(man.get('software'), share), 'drivers': _drivers(man.get('drivers'), share),
+            'registry': _registry(man.get('registry')), 'files': _files(man.get('files'), share),
             'library': _library(man.get('library')),
             'sysprep': {'mode_vm': bool(sysprep.get('mode_vm')), 'unattend': unattend or None}}
+
+
+def _share(params):
+    """Credentials for UNC sources, used for that one connection (New-PSDrive -Credential); None without."""
+    user, password = params.get('share_user'), params.get('share_password')
+    if bool(user) != bool(password):
+        fail('share_user' if not user else 'share_password', 'give both share_user and share_password',
+             'the account that may read the software share, from the vault')
+    return {'user': str(user), 'password': str(password)} if user else None
+
+
+SECRET_KEYS = ('admin_password', 'product_key')
+LANG_RE = re.compile(r'^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$')
+PRODUCT_KEY_RE = re.compile(r'^([A-Z0-9]{5}-){4}[A-Z0-9]{5}$')
+ACCOUNT_RE = re.compile(r'^[^"/\\\[\]:;|=,+*?<>@]{1,20}$')   # local account names (20 characters, no "/\[]:;|=,+*?<>@)
+COMPUTER_RE = re.compile(r'^(\*|[A-Za-z0-9-]{1,15})$')
+
+
+def _unattend(params, source, manifest):
+    """The answer files' settings, or None (unattend.enabled false).
+
+    setup: generate autounattend.xml on an answer ISO (ISO builds without source.answer_iso);
+    oobe: generate the unattend sysprep gives the clones (unless manifest.sysprep.unattend names one).
+    The local administrator defaults to the WinRM account the build connects with.
+    """
+    u = dict(params.get('unattend') or {})
+    if u.get('enabled') is False:
+        return None
+    setup = source['kind'] == 'iso' and not source.get('answer_iso')
+    oobe = not manifest['sysprep']['unattend']
+    if not (setup or oobe):
+        return None
+    out = {'setup': setup, 'oobe': oobe, 'language': str(u.get('language') or 'en-US'),
+           'time_zone': str(u.get('time_zone') or 'UTC'), 'edition': str(u.get('edition') or 'Windows 11 Pro'),
+           'computer_name': str(u.get('computer_name') or '*'),
+           'admin_user': str(u.get('admin_user') or params.get('winrm_user') or ''),
+           'admin_password': u.get('admin_password') or params.get('winrm_password'),
+           'product_key': u.get('product_key') or None,
+           'winrm_subnets': [str(n) for n in u.get('winrm_subnets') or []],
+           'prevent_device_encryption': u.get('prevent_device_encryption') is not False}
+    out['input_locale'] = str(u.get('input_locale') or out['language'])
+    for key in ('language', 'input_locale'):
+        if not LANG_RE.match(out[key]):
+            fail('unattend.' + key, '{0!r} is not a language tag'.format(out[key]), 'e.g. en-US or de-DE')
+    if not ACCOUNT_RE.match(out['admin_user']):
+        fail('unattend.admin_user', '{0!r} is not a local account name'.format(out['admin_user']),
+             'set winrm_user (the account the build connects with) or unattend.admin_user: up to 20 characters, '
+             'none of "/\\[]:;|=,+*?<>@')
+    if not out['admin_password']:
+        fail('unattend.admin_password', 'the answer files create the local administrator and need its password',
+             'set winrm_password (STOREDESK_WINRM_PASSWORD) or unattend.admin_password from the vault')
+    if not COMPUTER_RE.match(out['computer_name']):
+        fail('unattend.computer_name', '{0!r} is not * or a NetBIOS name (15 characters)'.format(out['computer_name']))
+    if out['product_key'] and not PRODUCT_KEY_RE.match(str(out['product_key'])):
+        fail('unattend.product_key', 'not a product key of five groups of five characters')
+    if setup and not out['winrm_subnets']:
+        fail('unattend.winrm_subnets', 'the WinRM firewall rule of the build VM needs the subnets the controller '
+             'connects from', "e.g. ['10.20.0.0/24'] (the rule applies on every network profile)")
+    for net in out['winrm_subnets']:
+        if not CIDR_RE.match(net):
+            fail('unattend.winrm_subnets', '{0!r} is not an address or subnet'.format(net), 'e.g. 10.20.0.0/24')
+    return out
 
 
 def normalise(params):
@@ -253,9 +335,13 @@ def normalise(params):
     retention = int(params.get('retention') or 0)
     if retention < 1:
         fail('retention', 'keep at least 1 version')
+    share = _share(params)
+    source = _source(params.get('source'))
+    manifest = _manifest(params.get('manifest'), share)
     spec = {'name': name, 'version': version, 'node': params.get('node'), 'storage': params.get('storage'),
-            'hardware': _hardware(params.get('hardware')), 'source': _source(params.get('source')),
-            'manifest': _manifest(params.get('manifest')), 'retention': retention, 'pinned': sorted(set(pinned)),
+            'hardware': _hardware(params.get('hardware')), 'source': source, 'manifest': manifest,
+            'unattend': _unattend(params, source, manifest), 'share': share,
+            'retention': retention, 'pinned': sorted(set(pinned)),
             'on_failure': params.get('on_failure') or 'keep', 'timeouts': dict(params.get('timeouts') or {})}
     if not spec['node'] or not spec['storage']:
         fail('node' if not spec['node'] else 'storage', 'is required', 'the node that builds, and its image storage')
@@ -268,6 +354,8 @@ def normalise(params):
 def manifest_hash(spec):
     """sha256 over what defines the image (hardware, source, manifest), canonical JSON."""
     doc = {'schema': HASH_SCHEMA, 'hardware': spec['hardware'], 'source': spec['source'], 'manifest': spec['manifest']}
+    if spec.get('unattend'):   # what the answer files make of the image; never the secrets
+        doc['unattend'] = dict((k, v) for k, v in spec['unattend'].items() if k not in SECRET_KEYS)
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(',', ':')).encode('utf-8')).hexdigest()
 
 
@@ -278,21 +366,29 @@ def steps(spec):
     man = spec['manifest']
     out = []
     for i, pkg in enumerate(man['software']):
-        out.append({'id': 'software[{0}] {1}'.format(i, pkg['name']), 'kind': 'software', 'payload': pkg,
-                    'timeout': pkg['timeout']})
+        out.append({'id': 'software[{0}] {1}'.format(i, pkg['name']), 'kind': 'software',
+                    'payload': _with_credential(pkg, [pkg['source']], spec), 'timeout': pkg['timeout']})
     for i, drv in enumerate(man['drivers']):
-        out.append({'id': 'drivers[{0}] {1}'.format(i, drv['name']), 'kind': 'driver', 'payload': drv,
-                    'timeout': 600})
+        out.append({'id': 'drivers[{0}] {1}'.format(i, drv['name']), 'kind': 'driver',
+                    'payload': _with_credential(drv, [drv['source']], spec), 'timeout': 600})
     if man['registry']:
         out.append({'id': 'registry ({0} settings)'.format(len(man['registry'])), 'kind': 'registry',
                     'payload': {'settings': man['registry']}, 'timeout': 300})
     if man['files']:
         out.append({'id': 'files ({0})'.format(len(man['files'])), 'kind': 'files',
-                    'payload': {'files': man['files']}, 'timeout': 600})
+                    'payload': _with_credential({'files': man['files']}, [f['source'] or '' for f in man['files']],
+                                                spec), 'timeout': 600})
     if man['library']:
         out.append({'id': 'library {0}'.format(man['library']['drive']), 'kind': 'library',
                     'payload': man['library'], 'timeout': 300})
     return out
+
+
+def _with_credential(payload, sources, spec):
+    """The step's input, with the share credentials when one of its sources is a UNC path (never hashed)."""
+    if spec.get('share') and any(source_kind(s) == 'share' for s in sources if s):
+        return dict(payload, credential=dict(spec['share']))
+    return payload
 
 
 def _short(items, fmt, limit=12):

@@ -12,7 +12,6 @@ check_build_inputs(): before a build writes anything, the node, storage, ISOs or
 from __future__ import annotations
 
 from . import _image_plan as plan_mod
-from . import _tags
 from ._executor import run_bounded
 from ._pve_errors import InputError, PveApiError, PveConnectionError
 
@@ -30,12 +29,18 @@ def _nodes(resources):
     return dict((i['node'], i.get('status') == 'online') for i in resources or [] if i.get('type') == 'node')
 
 
-def read_image(client, image):
-    """{'resources', 'nodes', 'templates', 'users', 'builds', 'contents_read'} for one region."""
-    resources = client.get('/cluster/resources') or []
+def read_image(client, image, resources=None):
+    """{'resources', 'nodes', 'templates', 'users', 'builds', 'contents_read'} for one region.
+
+    `resources`: a /cluster/resources answer already read (golden_image_info reads it once for every image).
+    Which guests are templates or build VMs, and their names, come from their configs (live), read for the
+    candidates _image_plan.config_candidates picks from the live tags: /cluster/resources serves `name` and
+    `template` from the RRD cache, ~10 s behind a conversion (pve-manager PVE/API2Tools.pm `extract_vm_stats`).
+    """
+    if resources is None:
+        resources = client.get('/cluster/resources') or []
     nodes = _nodes(resources)
-    mine = [i for i in resources if i.get('type') == 'qemu' and i.get('template')
-            and 'image-' + image in _tags.split_tags(i.get('tags')) and nodes.get(i.get('node'))]
+    mine = plan_mod.config_candidates(resources, image, nodes)
     outcomes = run_bounded(mine, lambda i: client.get(client.path('nodes', i['node'], 'qemu', i['vmid'], 'config')),
                            key=lambda i: i['node'], per_key=4, overall=8)
     configs = {}
@@ -48,7 +53,7 @@ def read_image(client, image):
     contents, lists = read_contents(client, templates, _storage_flags(resources), nodes)
     return {'resources': resources, 'nodes': nodes, 'templates': templates,
             'users': plan_mod.usage(resources, contents, templates, image),
-            'builds': plan_mod.build_vms(resources, image), 'contents_read': lists}
+            'builds': plan_mod.build_vms(resources, image, configs), 'contents_read': lists}
 
 
 def read_contents(client, templates, shared, nodes):
@@ -90,6 +95,7 @@ def check_build_inputs(client, spec, actual):
     on_node = dict((s['storage'], s) for s in client.get(client.path('nodes', node, 'storage')) or [])
     known = sorted(_storage_flags(actual['resources']))
     _check_storage(storage, node, on_node, known, 'images', 'storage')
+    _check_pushed(spec['manifest'])
     source = spec['source']
     if source['kind'] == 'iso':
         for key in ('iso', 'virtio_iso', 'answer_iso'):
@@ -97,6 +103,19 @@ def check_build_inputs(client, spec, actual):
                 _check_iso(client, source[key], node, on_node, known, 'source.' + key)
         return {'source': None}
     return {'source': _clone_source(client, spec, actual)}
+
+
+def _check_pushed(manifest):
+    """Every controller path the build pushes over WinRM exists here, before anything is written."""
+    import os
+    from ._image_spec import source_kind
+    for key in ('software', 'drivers', 'files'):
+        for i, item in enumerate(manifest[key]):
+            source = item.get('source')
+            if source and source_kind(source) == 'push' and not os.path.exists(source):
+                raise InputError('manifest.{0}[{1}].source: {2} does not exist on the controller'.format(key, i, source),
+                                 hint='a path starting with / is a file or folder on the controller, pushed to the '
+                                      'build VM over WinRM')
 
 
 def _check_storage(sid, node, on_node, known, content, field):
@@ -137,7 +156,7 @@ def _clone_source(client, spec, actual):
             ref, len(found), ', '.join(str(i['vmid']) for i in found)), hint='give the vmid instead')
     item = found[0]
     config = client.get(client.path('nodes', item['node'], 'qemu', item['vmid'], 'config')) or {}
-    where = 'source.vm {0} (vmid {1})'.format(item.get('name'), item['vmid'])
+    where = 'source.vm {0} (vmid {1})'.format(config.get('name') or item.get('name'), item['vmid'])
     if config.get('bios') != 'ovmf' or not config.get('efidisk0'):
         raise InputError('{0} boots with {1}, not UEFI (OVMF with an EFI disk)'.format(
             where, config.get('bios') or 'seabios'), hint='Windows 11 needs UEFI with Secure Boot; use a UEFI base')
@@ -152,5 +171,5 @@ def _clone_source(client, spec, actual):
                 raise InputError('{0} is on node {1} with disk {2} on local storage {3}: it cannot be cloned to '
                                  'node {4}'.format(where, item['node'], key, sid, spec['node']),
                                  hint='build on node {0}'.format(item['node']))
-    return {'vmid': int(item['vmid']), 'node': item['node'], 'name': item.get('name'),
-            'template': bool(item.get('template')), 'config': config}
+    return {'vmid': int(item['vmid']), 'node': item['node'], 'name': config.get('name') or item.get('name'),
+            'template': str(config.get('template', '0')) in ('1', 'true'), 'config': config}

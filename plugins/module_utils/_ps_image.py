@@ -11,35 +11,86 @@ each one in lab/storedesk_lab/windows/contracts_image.py.
 from __future__ import annotations
 
 from ._ps_scripts import _script
+from ._ps_sources import _SOURCES
+from ._ps_user_hives import _HIVE_MOUNT
 
-# Functions several image scripts share (pasted into each: every script travels alone).
-_HIVE = r'''
+# The Default User hive, mounted with the shared helpers of _ps_user_hives (unique name, stale mounts of ours
+# unloaded first, unload checked and retried).
+_HIVE = _HIVE_MOUNT + r'''
 function Get-StoredeskDefaultHive {
     # Path of the Default User hive (NTUSER.DAT every new profile starts from).
     $list = Get-ItemProperty -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList'
     return (Join-Path ([Environment]::ExpandEnvironmentVariables([string]$list.Default)) 'NTUSER.DAT')
 }
+'''
 
-function Mount-StoredeskDefaultHive {
-    $ErrorActionPreference = 'Continue'
-    $null = & reg.exe load 'HKU\StoredeskDefault' (Get-StoredeskDefaultHive) 2>&1
-    if ($LASTEXITCODE -ne 0) {
-        throw ('reg load of the Default User hive failed with exit code ' + $LASTEXITCODE)
+# Facts sysprep depends on (shared by image-ready/1 and image-sysprep/1).
+# - reboot pending: Component Based Servicing\RebootPending, WindowsUpdate\Auto Update\RebootRequired, and
+#   PendingFileRenameOperations of the Session Manager;
+# - Store apps installed for a user but not provisioned for all users make sysprep /generalize fail
+#   (MicrosoftDocs/SupportArticles-docs, support/windows-client/setup-upgrade-and-drivers/
+#   sysprep-fails-remove-or-update-store-apps.md): Get-AppxPackage -AllUsers against Get-AppxProvisionedPackage -Online;
+# - device encryption (BitLocker) on the system drive: Get-BitLockerVolume VolumeStatus other than FullyDecrypted.
+_SYSPREP_FACTS = r'''
+function Get-StoredeskPendingReboot {
+    $reasons = @()
+    if (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') {
+        $reasons += 'component servicing'
     }
-    return 'Registry::HKEY_USERS\StoredeskDefault'
+    if (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') {
+        $reasons += 'Windows Update'
+    }
+    $sessionKey = 'HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager'
+    $session = Get-ItemProperty -LiteralPath $sessionKey -Name 'PendingFileRenameOperations' -ErrorAction SilentlyContinue
+    if ($null -ne $session -and @($session.PendingFileRenameOperations).Count -gt 0) {
+        $reasons += 'pending file renames'
+    }
+    return $reasons
 }
 
-function Dismount-StoredeskDefaultHive {
-    $ErrorActionPreference = 'Continue'
-    [GC]::Collect()
-    [GC]::WaitForPendingFinalizers()
-    $null = & reg.exe unload 'HKU\StoredeskDefault' 2>&1
+function Get-StoredeskUserOnlyApps {
+    # Store apps installed for some user but not provisioned for all users (sysprep /generalize fails on them).
+    $provisioned = @(Get-AppxProvisionedPackage -Online | ForEach-Object { $_.DisplayName })
+    $found = @()
+    foreach ($package in Get-AppxPackage -AllUsers) {
+        if ($package.IsFramework -or $package.NonRemovable -or $package.SignatureKind -eq 'System') {
+            continue
+        }
+        if ($provisioned -notcontains $package.Name) {
+            $found += [string]$package.PackageFullName
+        }
+    }
+    return $found
+}
+
+function Get-StoredeskEncryption {
+    $volume = Get-BitLockerVolume -MountPoint $env:SystemDrive -ErrorAction SilentlyContinue
+    if ($null -eq $volume) {
+        return $null
+    }
+    return [string]$volume.VolumeStatus
+}
+
+function Get-StoredeskSysprepLog {
+    # The last lines of sysprep's own logs (Panther under the Sysprep folder).
+    $panther = Join-Path $env:SystemRoot 'System32\Sysprep\Panther'
+    $tail = @{}
+    foreach ($name in @('setuperr.log', 'setupact.log')) {
+        $path = Join-Path $panther $name
+        $tail[$name] = $null
+        if (Test-Path -LiteralPath $path) {
+            $tail[$name] = (@(Get-Content -LiteralPath $path -Tail 40) -join "`n")
+        }
+    }
+    return $tail
 }
 '''
 
-IMAGE_READY = _script('image-ready/1', r'''
-# Is the build VM ready for its manifest? Reads facts, changes nothing.
-# Input: {}. Result: computer_name, os, image_state, reboot_pending.
+IMAGE_READY = _script('image-ready/1', _SYSPREP_FACTS + r'''
+# Is the build VM ready for its manifest, and how is sysprep doing? Reads facts, changes nothing.
+# Input: {"sysprep": bool (also the sysprep facts and its log tail)}.
+# Result: computer_name, os, image_state, reboot_pending, reboot_reasons
+#         [, sysprep: {running, user_only_apps, encryption, log}].
 
 function Invoke-StoredeskMain {
     param($Request)
@@ -50,22 +101,29 @@ function Invoke-StoredeskMain {
     if ($null -ne $state) {
         $imageState = [string]$state.ImageState
     }
-    $pending = Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'
-    return @{
-        changed = $false
-        result = @{
-            computer_name = $env:COMPUTERNAME
-            os = @{ caption = $os.Caption; version = $os.Version; build = [string]$os.BuildNumber }
-            image_state = $imageState
-            reboot_pending = [bool]$pending
+    $reasons = @(Get-StoredeskPendingReboot)
+    $facts = @{
+        computer_name = $env:COMPUTERNAME
+        os = @{ caption = $os.Caption; version = $os.Version; build = [string]$os.BuildNumber }
+        image_state = $imageState
+        reboot_pending = ($reasons.Count -gt 0)
+        reboot_reasons = $reasons
+    }
+    if ($Request.sysprep) {
+        Set-StoredeskStep 'sysprep'
+        $facts.sysprep = @{
+            running = ($null -ne (Get-Process -Name 'sysprep' -ErrorAction SilentlyContinue))
+            log = Get-StoredeskSysprepLog
         }
     }
+    return @{ changed = $false; result = $facts }
 }
 ''')
 
-IMAGE_SOFTWARE = _script('image-software/1', r'''
+IMAGE_SOFTWARE = _script('image-software/1', _SOURCES + r'''
 # Installs one package silently unless Windows lists it already (same DisplayName, and version if given).
-# Input: {"name", "version", "source", "kind": "msi"|"exe", "args": [str], "success_codes": [int]}
+# Input: {"name", "version", "source" (http(s) URL, UNC path read with "credential", or a local path the
+#         controller pushed), "kind": "msi"|"exe", "args": [str], "success_codes": [int], "credential"}
 # Result: name, version, action (installed|present), exit_code, reboot_required, listed.
 
 function Get-StoredeskInstalled {
@@ -80,26 +138,6 @@ function Get-StoredeskInstalled {
     return $null
 }
 
-function Copy-StoredeskSource {
-    # The installer on local disk: copied from a share, downloaded, or used where it is.
-    param([string]$Source, [string]$Folder)
-    $null = New-Item -ItemType Directory -Force -Path $Folder
-    if ($Source -match '^https?://') {
-        $local = Join-Path $Folder ([IO.Path]::GetFileName(([Uri]$Source).AbsolutePath))
-        Invoke-WebRequest -Uri $Source -OutFile $local -UseBasicParsing
-        return $local
-    }
-    if (-not (Test-Path -LiteralPath $Source)) {
-        throw ("Cannot find path '" + $Source + "' because it does not exist.")
-    }
-    if ($Source.StartsWith('\\')) {
-        $local = Join-Path $Folder (Split-Path -Leaf $Source)
-        Copy-Item -LiteralPath $Source -Destination $local -Force
-        return $local
-    }
-    return $Source
-}
-
 function Invoke-StoredeskMain {
     param($Request)
     Set-StoredeskStep 'check'
@@ -111,7 +149,7 @@ function Invoke-StoredeskMain {
     }
     Set-StoredeskStep 'copy'
     $folder = Join-Path $env:SystemRoot 'Temp\storedesk-image'
-    $local = Copy-StoredeskSource -Source ([string]$Request.source) -Folder $folder
+    $local = Get-StoredeskSource -Source ([string]$Request.source) -Folder $folder -Credential $Request.credential
     Set-StoredeskStep 'install'
     $log = Join-Path $folder ((([string]$Request.name) -replace '[^A-Za-z0-9.-]', '_') + '.log')
     $arguments = @($Request.args | ForEach-Object { [string]$_ })
@@ -143,35 +181,30 @@ function Invoke-StoredeskMain {
 }
 ''')
 
-IMAGE_DRIVER = _script('image-driver/1', r'''
-# Stages one driver package in the driver store: copy the package folder, pnputil /add-driver /install.
-# Input: {"name", "source" (package folder), "inf" (INF file inside the package)}
-# Result: name, inf, published_name (oemNN.inf), reboot_required.
+IMAGE_DRIVER = _script('image-driver/1', _SOURCES + r'''
+# Stages one driver package in the driver store: the package as a local folder, pnputil /add-driver /install.
+# pnputil exit codes (MicrosoftDocs/windows-driver-docs, windows-driver-docs-pr/devtest/pnputil-return-values.md):
+# 0 success, 3010 success with a reboot needed, 259 (ERROR_NO_MORE_ITEMS) the package was added but no present
+# device matched it - normal for printer and scanner drivers staged on a build VM.
+# Input: {"name", "source" (package folder or zip: UNC read with "credential", http(s), or pushed by the
+#         controller), "inf" (INF file inside the package), "credential"}
+# Result: name, inf, published_name (oemNN.inf), exit_code, reboot_required, device_matched.
 
 function Invoke-StoredeskMain {
     param($Request)
     Set-StoredeskStep 'copy'
-    $source = [string]$Request.source
-    if (-not (Test-Path -LiteralPath $source)) {
-        throw ("Cannot find path '" + $source + "' because it does not exist.")
-    }
     $folder = Join-Path $env:SystemRoot ('Temp\storedesk-image\drivers\' + (([string]$Request.name) -replace '[^A-Za-z0-9.-]', '_'))
-    $null = New-Item -ItemType Directory -Force -Path $folder
-    Copy-Item -Path (Join-Path $source '*') -Destination $folder -Recurse -Force
+    $local = Get-StoredeskSource -Source ([string]$Request.source) -Folder $folder -Credential $Request.credential -Expand
     Set-StoredeskStep 'pnputil'
-    $inf = Join-Path $folder ([string]$Request.inf)
-    $ErrorActionPreference = 'Continue'
-    $output = (& pnputil.exe /add-driver $inf /install 2>&1 | Out-String).Trim()
-    $code = $LASTEXITCODE
-    $ErrorActionPreference = 'Stop'
-    if ($code -ne 0 -and $code -ne 3010) {
-        throw ('pnputil /add-driver ' + $Request.inf + ' failed with exit code ' + $code + ': ' + $output)
-    }
+    $inf = Join-Path $local ([string]$Request.inf)
+    $run = Invoke-StoredeskNative -FilePath 'pnputil.exe' -ArgumentList @('/add-driver', $inf, '/install') -Allowed @(0, 259, 3010)
     $published = $null
-    if ($output -match 'Published Name:\s*(oem\d+\.inf)') {
+    if ($run.output -match 'Published Name:\s*(oem\d+\.inf)') {
         $published = $Matches[1]
     }
-    return @{ changed = $true; result = @{ name = $Request.name; inf = $Request.inf; published_name = $published; reboot_required = ($code -eq 3010) } }
+    $done = @{ name = $Request.name; inf = $Request.inf; published_name = $published; exit_code = $run.exit_code
+        reboot_required = ($run.exit_code -eq 3010); device_matched = ($run.exit_code -ne 259) }
+    return @{ changed = $true; result = $done }
 }
 ''')
 
@@ -209,16 +242,17 @@ function Invoke-StoredeskMain {
     param($Request)
     $done = @()
     $changed = $false
-    $root = $null
+    $mount = $null
     try {
         foreach ($setting in $Request.settings) {
             $path = [string]$setting.path
             Set-StoredeskStep ($path + '\' + $setting.name)
             if ($path.StartsWith('HKDU:\')) {
-                if ($null -eq $root) {
-                    $root = Mount-StoredeskDefaultHive
+                if ($null -eq $mount) {
+                    Clear-StoredeskStaleMounts
+                    $mount = Mount-StoredeskHive -File (Get-StoredeskDefaultHive)
                 }
-                $path = $root + '\' + $path.Substring(6)
+                $path = 'Registry::HKEY_USERS\' + $mount + '\' + $path.Substring(6)
             }
             if (-not (Test-Path -LiteralPath $path)) {
                 $null = New-Item -Path $path -Force
@@ -234,51 +268,56 @@ function Invoke-StoredeskMain {
         }
     }
     finally {
-        if ($null -ne $root) {
-            Dismount-StoredeskDefaultHive
+        if ($null -ne $mount) {
+            Dismount-StoredeskHive -Name $mount
         }
     }
     return @{ changed = $changed; result = @{ settings = $done } }
 }
 ''')
 
-IMAGE_FILES = _script('image-files/1', r'''
-# Puts files on the image: text content (UTF-8, no BOM) or a copy from a share / URL.
-# Input: {"files": [{"dest", "content", "source"}]}. Result: files (dest, bytes).
+IMAGE_FILES = _script('image-files/1', _SOURCES + r'''
+# Puts files on the image: text content (UTF-8, no BOM) or a copy of a source (http(s) URL, UNC path read with
+# "credential", or a local file the controller pushed).
+# Input: {"files": [{"dest", "content", "source"}], "credential"}. Result: files (dest, bytes).
 
 function Invoke-StoredeskMain {
     param($Request)
     $done = @()
-    foreach ($file in $Request.files) {
-        $dest = [string]$file.dest
-        Set-StoredeskStep $dest
-        $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $dest)
-        if ($file.source) {
-            $source = [string]$file.source
-            if ($source -match '^https?://') {
-                Invoke-WebRequest -Uri $source -OutFile $dest -UseBasicParsing
+    $folder = Join-Path $env:SystemRoot ('Temp\storedesk-image\files-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    try {
+        foreach ($file in $Request.files) {
+            $dest = [string]$file.dest
+            Set-StoredeskStep $dest
+            $null = New-Item -ItemType Directory -Force -Path (Split-Path -Parent $dest)
+            if ($file.source) {
+                $local = Get-StoredeskSource -Source ([string]$file.source) -Folder $folder -Credential $Request.credential
+                Copy-Item -LiteralPath $local -Destination $dest -Force
             }
             else {
-                Copy-Item -LiteralPath $source -Destination $dest -Force
+                [IO.File]::WriteAllText($dest, [string]$file.content, (New-Object Text.UTF8Encoding $false))
             }
+            $done += @{ dest = $dest; bytes = (Get-Item -LiteralPath $dest).Length }
         }
-        else {
-            [IO.File]::WriteAllText($dest, [string]$file.content, (New-Object Text.UTF8Encoding $false))
-        }
-        $done += @{ dest = $dest; bytes = (Get-Item -LiteralPath $dest).Length }
+    }
+    finally {
+        Remove-Item -LiteralPath $folder -Recurse -Force -ErrorAction SilentlyContinue
     }
     return @{ changed = ($done.Count -gt 0); result = @{ files = $done } }
 }
 ''')
 
 IMAGE_LIBRARY = _script('image-library/1', _HIVE + r'''
-# Maps the material library for every new user: a persistent drive in the Default User hive.
+# Maps the material library for every new user: a persistent drive in the Default User hive (each user's
+# own credentials connect it at logon: nothing here reads the share).
 # Input: {"drive": "M:", "unc": "\\server\share", "label": str|null}. Result: drive, unc, changed.
 
 function Invoke-StoredeskMain {
     param($Request)
     Set-StoredeskStep 'hive'
-    $root = Mount-StoredeskDefaultHive
+    Clear-StoredeskStaleMounts
+    $mount = Mount-StoredeskHive -File (Get-StoredeskDefaultHive)
+    $root = 'Registry::HKEY_USERS\' + $mount
     try {
         Set-StoredeskStep 'drive'
         $key = $root + '\Network\' + ([string]$Request.drive).Substring(0, 1).ToUpper()
@@ -295,23 +334,26 @@ function Invoke-StoredeskMain {
         }
         if ($Request.label) {
             Set-StoredeskStep 'label'
-            $mount = $root + '\Software\Microsoft\Windows\CurrentVersion\Explorer\MountPoints2\' + (([string]$Request.unc) -replace '\\', '#')
-            $null = New-Item -Path $mount -Force
-            $null = New-ItemProperty -LiteralPath $mount -Name '_LabelFromReg' -PropertyType String -Value ([string]$Request.label) -Force
+            $mountPoint = $root + '\Software\Microsoft\Windows\CurrentVersion\Explorer\MountPoints2\' + (([string]$Request.unc) -replace '\\', '#')
+            $null = New-Item -Path $mountPoint -Force
+            $null = New-ItemProperty -LiteralPath $mountPoint -Name '_LabelFromReg' -PropertyType String -Value ([string]$Request.label) -Force
         }
     }
     finally {
-        Dismount-StoredeskDefaultHive
+        Dismount-StoredeskHive -Name $mount
     }
     return @{ changed = $changed; result = @{ drive = $Request.drive; unc = $Request.unc } }
 }
 ''')
 
-IMAGE_SYSPREP = _script('image-sysprep/1', r'''
-# Starts sysprep /generalize /oobe /shutdown /quiet and returns at once: the VM powers itself off.
-# Started through WMI (Win32_Process.Create), not as a child of this WinRM shell, whose job object
-# would end it when the shell closes.
-# Input: {"mode_vm": bool, "unattend": str|null}. Result: process_id, command_line.
+IMAGE_SYSPREP = _script('image-sysprep/1', _SYSPREP_FACTS + r'''
+# Checks what makes sysprep fail or hang, then starts sysprep /generalize /oobe /shutdown /quiet and returns at
+# once: the VM powers itself off (the controller watches it with a deadline and reads the log tail on failure).
+# Started through WMI (Win32_Process.Create), not as a child of this WinRM shell, whose job object would end it
+# when the shell closes. The cached answer files of Setup (%WINDIR%\Panther, they hold the local admin's
+# password) are removed first (windows-setup-automation-overview.md, "Sensitive Data in Answer Files").
+# Input: {"mode_vm": bool, "unattend": path|null, "unattend_xml": text|null (written to unattend_path)}.
+# Result: process_id, command_line, removed_answer_files.
 
 function Invoke-StoredeskMain {
     param($Request)
@@ -323,22 +365,54 @@ function Invoke-StoredeskMain {
     if ($null -ne (Get-Process -Name 'sysprep' -ErrorAction SilentlyContinue)) {
         throw 'sysprep.exe is already running on this VM'
     }
+    Set-StoredeskStep 'reboot-pending'
+    $reasons = @(Get-StoredeskPendingReboot)
+    if ($reasons.Count -gt 0) {
+        throw ('a reboot is pending (' + ($reasons -join ', ') + '): sysprep would fail; restart the build VM first')
+    }
+    Set-StoredeskStep 'store-apps'
+    $apps = @(Get-StoredeskUserOnlyApps)
+    if ($apps.Count -gt 0) {
+        throw ('Store apps installed for a user but not provisioned for all users make sysprep fail: ' + ($apps -join ', ') +
+            '; remove them with Remove-AppxPackage -AllUsers (or provision them) in the manifest')
+    }
+    Set-StoredeskStep 'encryption'
+    $encryption = Get-StoredeskEncryption
+    if ($null -ne $encryption -and $encryption -ne 'FullyDecrypted') {
+        throw ('the system drive is encrypted by BitLocker (' + $encryption + '): sysprep /generalize fails; ' +
+            'decrypt it (Disable-BitLocker) and prevent device encryption in the answer file')
+    }
     $line = '"' + $sysprep + '" /generalize /oobe /shutdown /quiet'
     if ($Request.mode_vm) {
         $line += ' /mode:vm'
     }
-    if ($Request.unattend) {
-        if (-not (Test-Path -LiteralPath ([string]$Request.unattend))) {
-            throw ("Cannot find path '" + $Request.unattend + "' because it does not exist.")
+    $unattend = $Request.unattend
+    if ($Request.unattend_xml) {
+        Set-StoredeskStep 'unattend'
+        $unattend = [string]$Request.unattend_path
+        [IO.File]::WriteAllText($unattend, [string]$Request.unattend_xml, (New-Object Text.UTF8Encoding $false))
+    }
+    if ($unattend) {
+        if (-not (Test-Path -LiteralPath ([string]$unattend))) {
+            throw ("Cannot find path '" + $unattend + "' because it does not exist.")
         }
-        $line += ' "/unattend:' + $Request.unattend + '"'
+        $line += ' "/unattend:' + $unattend + '"'
+    }
+    Set-StoredeskStep 'answer-files'
+    $removed = @()
+    foreach ($name in @('unattend.xml', 'autounattend.xml')) {
+        $cached = Join-Path $env:SystemRoot ('Panther\' + $name)
+        if (Test-Path -LiteralPath $cached) {
+            Remove-Item -LiteralPath $cached -Force
+            $removed += $cached
+        }
     }
     Set-StoredeskStep 'start'
     $started = Invoke-CimMethod -ClassName Win32_Process -MethodName Create -Arguments @{ CommandLine = $line }
     if ($started.ReturnValue -ne 0) {
         throw ('Win32_Process.Create of sysprep failed with return value ' + $started.ReturnValue)
     }
-    return @{ changed = $true; result = @{ process_id = [int]$started.ProcessId; command_line = $line } }
+    return @{ changed = $true; result = @{ process_id = [int]$started.ProcessId; command_line = $line; removed_answer_files = $removed } }
 }
 ''')
 

@@ -6,38 +6,24 @@
 from __future__ import annotations
 
 from ._ps_scripts import _script
+from ._ps_sources import _SOURCES
 from ._ps_user_hives import _HIVES
 
 WIN_PRINTER = _script('win-printer/1', r'''
 # Printers of this desktop as a whole desired state: drivers, TCP/IP ports, queues, removals,
 # the default printer of every user profile (and the Default User hive), test pages.
 # Input: {"check": bool,
-#         "drivers": [{"name", "inf", "package"}],
+#         "drivers": [{"name", "inf", "package" (http(s) zip, UNC folder read with "credential", or a local
+#                      zip/folder the controller pushed)}], "credential": {"user", "password"} or null,
 #         "ports": [{"name", "host", "protocol": "raw"|"lpr", "port": int, "queue"}],
 #         "printers": [{"name", "driver", "port", "shared", "share_name", "comment", "location"}],
 #         "absent": [name], "exclusive": bool, "builtin": [name],
 #         "default_printer": name or null, "test_page": [name]}
 # Result: {"items": [{"kind", "name", "status": ok|changed|failed|skipped, "actions", "error"}]}
-''' + _HIVES + r'''
-function Copy-StoredeskPackage {
-    # The driver package (a UNC folder, or an http(s) URL of a zip) as a local folder.
-    param($Driver)
-    $local = Join-Path $env:TEMP ('storedesk-driver-' + [guid]::NewGuid().ToString('N'))
-    $null = New-Item -ItemType Directory -Path $local
-    if ([string]$Driver.package -match '^https?://') {
-        $zip = $local + '.zip'
-        Invoke-WebRequest -Uri ([string]$Driver.package) -OutFile $zip -UseBasicParsing
-        Expand-Archive -LiteralPath $zip -DestinationPath $local
-        Remove-Item -LiteralPath $zip -Force
-    }
-    else {
-        Copy-Item -Path (Join-Path ([string]$Driver.package) '*') -Destination $local -Recurse
-    }
-    return $local
-}
-
+''' + _HIVES + _SOURCES + r'''
 function Install-StoredeskDriver {
-    param($Driver, $Item, [bool]$Check)
+    # Stage the package's INF in the driver store (pnputil), then install the printer driver from it.
+    param($Driver, $Item, [bool]$Check, $Credential)
     if ($null -ne (Get-PrinterDriver -Name $Driver.name -ErrorAction SilentlyContinue)) {
         return
     }
@@ -46,21 +32,17 @@ function Install-StoredeskDriver {
     if ($Check) {
         return
     }
-    $local = Copy-StoredeskPackage -Driver $Driver
+    $folder = Join-Path $env:TEMP ('storedesk-driver-' + [guid]::NewGuid().ToString('N'))
     try {
-        $output = & pnputil.exe /add-driver (Join-Path $local ([string]$Driver.inf)) /install 2>&1
-        # 0: added; 3010: added, reboot wanted; 259: added, no device to install it on (printer INFs)
-        if (@(0, 259, 3010) -notcontains $LASTEXITCODE) {
-            $lines = @($output | Where-Object { [string]$_ -match 'Failed|error|cannot' })
-            if ($lines.Count -eq 0) {
-                $lines = @($output)
-            }
-            throw ('pnputil /add-driver ' + $Driver.inf + ': ' + (($lines | ForEach-Object { ([string]$_).Trim() }) -join ' '))
-        }
+        $local = Get-StoredeskSource -Source ([string]$Driver.package) -Folder $folder -Credential $Credential -Expand
+        # pnputil: 0 added; 3010 added, reboot wanted; 259 added, no present device matched (a printer INF
+        # staged before its printer) - MicrosoftDocs/windows-driver-docs, pnputil-return-values.md
+        $inf = Join-Path $local ([string]$Driver.inf)
+        $null = Invoke-StoredeskNative -FilePath 'pnputil.exe' -ArgumentList @('/add-driver', $inf, '/install') -Allowed @(0, 259, 3010)
         Add-PrinterDriver -Name $Driver.name
     }
     finally {
-        Remove-Item -LiteralPath $local -Recurse -Force -ErrorAction SilentlyContinue
+        Remove-Item -LiteralPath $folder -Recurse -Force -ErrorAction SilentlyContinue
     }
 }
 
@@ -154,10 +136,8 @@ function Set-StoredeskDefaultPrinter {
         }
         return $true
     }
-    if (Invoke-StoredeskInHive -Hive $Hive -Action $action) {
-        $Item.status = 'changed'
-        $Item.actions += ('default printer ' + $Name)
-    }
+    $outcome = Invoke-StoredeskInHive -Hive $Hive -Action $action -Check $Check
+    Set-StoredeskHiveOutcome -Item $Item -Outcome $outcome -Action ('default printer ' + $Name)
 }
 
 function Invoke-StoredeskItem {
@@ -180,7 +160,9 @@ function Invoke-StoredeskMain {
     $failedDrivers = @{}
     $failedPorts = @{}
     foreach ($driver in @($Request.drivers)) {
-        $item = Invoke-StoredeskItem (New-StoredeskItem 'driver' $driver.name) { param($it) Install-StoredeskDriver -Driver $driver -Item $it -Check $check }
+        $item = Invoke-StoredeskItem (New-StoredeskItem 'driver' $driver.name) {
+            param($it) Install-StoredeskDriver -Driver $driver -Item $it -Check $check -Credential $Request.credential
+        }
         if ($item.status -eq 'failed') {
             $failedDrivers[$driver.name] = $true
         }
@@ -231,12 +213,20 @@ function Invoke-StoredeskMain {
         }
     }
     if ($Request.default_printer) {
+        if (-not $check) {
+            Set-StoredeskStep 'stale-mounts'
+            Clear-StoredeskStaleMounts
+        }
         $name = [string]$Request.default_printer
         foreach ($hive in Get-StoredeskUserHives) {
             $item = New-StoredeskItem 'default' ($hive.user + ' (' + $hive.sid + ')')
             if (-not $ready.ContainsKey($name)) {
                 $item.status = 'skipped'
                 $item.error = 'printer ' + $name + ' is not configured on this desktop'
+            }
+            elseif ($hive.stale) {
+                $item.status = 'skipped'
+                $item.error = 'stale profile: ' + $hive.stale
             }
             else {
                 $item = Invoke-StoredeskItem $item { param($it) Set-StoredeskDefaultPrinter -Hive $hive -Name $name -Item $it -Check $check }

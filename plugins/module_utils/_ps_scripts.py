@@ -8,10 +8,12 @@ script: the runner prepends ``$StoredeskInput = '<base64 of UTF-8 JSON>'``; the 
 does its work and writes ONE JSON document to stdout:
 ``{"ok": true, "changed": bool, "result": {...}}`` or
 ``{"ok": false, "changed": false, "error": {"message", "category", "step"}}``.
-Each public constant starts with ``# storedesk-script: <name>/<version>`` (the fake desktops pick
-their model of the script by it). Adding a script = one constant here (built with ``_script``) and
-one contract function in the lab's fake. Keep scripts ASCII, and write a multi-clause ``switch``
-over several lines (the test parser rejects it on one line).
+Each public constant starts with ``# storedesk-script: <name>/<version>`` (results and the lab's records
+name the script by it; the lab's Windows model runs the script's own statements). Adding a script = one
+constant here (built with ``_script``) and its scenarios in lab/tests/windows/win_scenarios.py (the mutation
+check fails for a script without them). Keep scripts ASCII, and write a multi-clause ``switch`` over
+several lines (the test parser rejects it on one line). The wrapper refuses ConstrainedLanguage mode with
+a readable error, and ``Invoke-StoredeskNative`` is the one way to run a native command (exit codes checked).
 """
 
 from __future__ import annotations
@@ -44,6 +46,34 @@ function Set-StoredeskStep {
     $StoredeskState.step = $Name
 }
 
+function Invoke-StoredeskNative {
+    # Every native command goes through here: its output captured, $LASTEXITCODE compared with the codes
+    # the command documents as success, a readable error otherwise (never pass a secret as an argument).
+    param([string]$FilePath, [string[]]$ArgumentList, [int[]]$Allowed = @(0))
+    $ErrorActionPreference = 'Continue'
+    $output = ((& $FilePath @ArgumentList 2>&1 | ForEach-Object { [string]$_ }) -join "`n").Trim()
+    $code = $LASTEXITCODE
+    if ($Allowed -notcontains $code) {
+        throw ((Split-Path -Leaf $FilePath) + ' ' + ($ArgumentList -join ' ') + ' exited with code ' + $code +
+            ' (allowed: ' + ($Allowed -join ', ') + '): ' + $output)
+    }
+    return @{ exit_code = $code; output = $output }
+}
+
+# ConstrainedLanguage (App Control / AppLocker) forbids the .NET calls below: say so with what it allows
+# (about_Language_Modes, MicrosoftDocs/PowerShell-Docs reference/5.1/Microsoft.PowerShell.Core/About).
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+    $StoredeskMode = [string]$ExecutionContext.SessionState.LanguageMode
+    $StoredeskError = @{
+        message = 'PowerShell runs in ' + $StoredeskMode + ' mode on this desktop (App Control for Business or AppLocker policy); ' +
+            'storedesk scripts need FullLanguage: allow them for the WinRM account or sign them'
+        category = 'SecurityError'
+        step = 'language-mode'
+    }
+    Write-Output (ConvertTo-Json -InputObject @{ ok = $false; changed = $false; error = $StoredeskError } -Compress)
+    exit 1
+}
+
 try {
     $StoredeskJson = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($StoredeskInput))
     $StoredeskRequest = ConvertFrom-Json -InputObject $StoredeskJson
@@ -72,7 +102,8 @@ PROBE = _script('probe/1', r'''
 # Reads facts of this desktop and changes nothing.
 # Input: {"backends": [{"name": str, "host": str, "port": int, "timeout_ms": int}]}
 # Result: computer_name, os, sysprep_state, disks, printers, printer_drivers, printer_ports,
-#         default_printers (per user profile and the Default User hive), mapped_drives,
+#         default_printers (per user profile; read only for logged-on users: a probe mounts no hive),
+#         mapped_drives,
 #         usb_devices (present PnP devices by VID:PID), backends (TCP connect time in ms).
 
 function Get-StoredeskHiveFacts {
@@ -94,39 +125,18 @@ function Get-StoredeskHiveFacts {
     return @{ printer = $printer; drives = $drives }
 }
 
-function Get-StoredeskUnloadedHiveFacts {
-    # Mounts a profile's NTUSER.DAT read-only for the time of one read, then unmounts it.
-    param([string]$Path)
-    $ErrorActionPreference = 'Continue'
-    $mount = 'StoredeskProbe'
-    $null = & reg.exe load ('HKU\' + $mount) $Path 2>&1
-    if ($LASTEXITCODE -ne 0) {
-        return $null
-    }
-    try {
-        return Get-StoredeskHiveFacts -HiveKey $mount
-    }
-    finally {
-        [GC]::Collect()
-        [GC]::WaitForPendingFinalizers()
-        $null = & reg.exe unload ('HKU\' + $mount) 2>&1
-    }
-}
-
 function Get-StoredeskProfiles {
-    # Local and domain user profiles, then the Default User hive (what new profiles start from).
+    # Local, domain and Entra ID user profiles (the Default User hive is a file, never loaded: not read).
     $list = 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList'
     $profiles = @()
     foreach ($key in Get-ChildItem -LiteralPath $list) {
         $sid = $key.PSChildName
-        if ($sid -notmatch '^S-1-5-21-') {
+        if ($sid -notmatch '^S-1-(5-21|12-1)-\d+(-\d+)*$') {
             continue
         }
         $path = [Environment]::ExpandEnvironmentVariables([string]$key.GetValue('ProfileImagePath'))
-        $profiles += @{ sid = $sid; user = (Split-Path -Leaf $path); hive = (Join-Path $path 'NTUSER.DAT') }
+        $profiles += @{ sid = $sid; user = (Split-Path -Leaf $path) }
     }
-    $default = [Environment]::ExpandEnvironmentVariables([string](Get-ItemProperty -LiteralPath $list).Default)
-    $profiles += @{ sid = 'DEFAULT'; user = 'Default'; hive = (Join-Path $default 'NTUSER.DAT') }
     return $profiles
 }
 
@@ -195,19 +205,14 @@ function Invoke-StoredeskMain {
     $defaults = @()
     $mapped = @()
     foreach ($userProfile in Get-StoredeskProfiles) {
-        $facts = $null
-        $source = 'hive'
-        if (Test-Path -LiteralPath ('Registry::HKEY_USERS\' + $userProfile.sid)) {
-            $facts = Get-StoredeskHiveFacts -HiveKey $userProfile.sid
-            $source = 'loaded'
-        }
-        elseif (Test-Path -LiteralPath $userProfile.hive) {
-            $facts = Get-StoredeskUnloadedHiveFacts -Path $userProfile.hive
-        }
-        if ($null -eq $facts) {
+        # A probe mounts no hive (a mount can outlive a stopped script and lock the user out of the profile):
+        # profiles whose user is not logged on are listed as not read.
+        if (-not (Test-Path -LiteralPath ('Registry::HKEY_USERS\' + $userProfile.sid))) {
+            $defaults += @{ sid = $userProfile.sid; user = $userProfile.user; printer = $null; source = 'not loaded' }
             continue
         }
-        $defaults += @{ sid = $userProfile.sid; user = $userProfile.user; printer = $facts.printer; source = $source }
+        $facts = Get-StoredeskHiveFacts -HiveKey $userProfile.sid
+        $defaults += @{ sid = $userProfile.sid; user = $userProfile.user; printer = $facts.printer; source = 'loaded' }
         foreach ($drive in $facts.drives) {
             $mapped += @{ sid = $userProfile.sid; user = $userProfile.user; letter = $drive.letter; path = $drive.path }
         }

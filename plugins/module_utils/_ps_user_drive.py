@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ._ps_scripts import _script
+from ._ps_sources import _SOURCES
 from ._ps_user_hives import _HIVES
 
 WIN_USER_DRIVE = _script('win-user-drive/1', r'''
@@ -13,9 +14,9 @@ WIN_USER_DRIVE = _script('win-user-drive/1', r'''
 # the Default User hive (Windows reconnects it at each logon with the user's own credentials), and
 # whether a marker file (a version stamp) is visible at the UNC path from here.
 # Input: {"check": bool, "letter": "M", "unc": "\\server\share", "state": "present"|"absent",
-#         "marker": name or null}
+#         "marker": name or null, "credential": {"user", "password"} (to read the marker)}
 # Result: {"items": [...], "marker": {"path", "visible", "content", "error"}}
-''' + _HIVES + r'''
+''' + _HIVES + _SOURCES + r'''
 function Set-StoredeskDrive {
     param($Hive, $Request, $Item, [bool]$Check)
     $action = {
@@ -45,19 +46,27 @@ function Set-StoredeskDrive {
         }
         return $true
     }
-    if (Invoke-StoredeskInHive -Hive $Hive -Action $action) {
-        $Item.status = 'changed'
-        $Item.actions += ($Request.state + ' ' + $Request.letter + ': ' + $Request.unc)
-    }
+    $outcome = Invoke-StoredeskInHive -Hive $Hive -Action $action -Check $Check
+    Set-StoredeskHiveOutcome -Item $Item -Outcome $outcome -Action ($Request.state + ' ' + $Request.letter + ': ' + $Request.unc)
 }
 
 function Invoke-StoredeskMain {
     param($Request)
     $check = [bool]$Request.check
     $items = @()
+    if (-not $check) {
+        Set-StoredeskStep 'stale-mounts'
+        Clear-StoredeskStaleMounts
+    }
     foreach ($hive in Get-StoredeskUserHives) {
         $item = New-StoredeskItem 'drive' ($hive.user + ' (' + $hive.sid + ')')
         Set-StoredeskStep ('drive:' + $hive.sid)
+        if ($hive.stale) {
+            $item.status = 'skipped'
+            $item.error = 'stale profile: ' + $hive.stale
+            $items += $item
+            continue
+        }
         try {
             Set-StoredeskDrive -Hive $hive -Request $Request -Item $item -Check $check
         }
@@ -71,17 +80,23 @@ function Invoke-StoredeskMain {
         Set-StoredeskStep 'marker'
         $path = Join-Path ([string]$Request.unc) ([string]$Request.marker)
         $marker = @{ path = $path; visible = $false; content = $null; error = $null }
+        $share = $null
         try {
-            if (Test-Path -LiteralPath $path -PathType Leaf) {
+            # Read through explicit credentials: the WinRM session itself holds none for the file server.
+            $share = Connect-StoredeskShare -Unc $path -Credential $Request.credential
+            if (Test-Path -LiteralPath $share.path -PathType Leaf) {
                 $marker.visible = $true
-                $marker.content = ([string](Get-Content -LiteralPath $path -TotalCount 1)).Trim()
+                $marker.content = ([string](Get-Content -LiteralPath $share.path -TotalCount 1)).Trim()
             }
             else {
-                $marker.error = 'not found (or not readable by this session)'
+                $marker.error = 'not found with the account ' + $Request.credential.user
             }
         }
         catch {
             $marker.error = [string]$_.Exception.Message
+        }
+        finally {
+            Disconnect-StoredeskShare -Share $share
         }
     }
     $changed = (-not $check) -and (@($items | Where-Object { $_.status -eq 'changed' }).Count -gt 0)

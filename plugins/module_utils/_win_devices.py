@@ -16,16 +16,21 @@ import re
 
 import traceback
 
+from ansible.module_utils.basic import env_fallback
+
 from . import _desktop_targets as targets
 from ._pve_errors import InputError, StoredeskError
 from ._pve_module import PVE_ARGSPEC, client_from_module
-from ._winrm_args import winrm_argspec, winrm_options
+from ._winrm_args import UNREACHABLE_CATEGORIES, winrm_argspec, winrm_options
 
 BUILTIN_PRINTERS = ('Microsoft Print to PDF', 'Microsoft XPS Document Writer', 'Fax', 'OneNote (Desktop)',
                     'OneNote for Windows 10', 'Send To OneNote 2016', 'OneNote')
 DRIVE = re.compile(r'^([A-Za-z]):?$')
 UNC = re.compile(r'^\\\\[^\\/:*?"<>|]+\\[^\\/:*?"<>|]+(\\[^\\/:*?"<>|]+)*\\?$')
 WINDOWS_NAME = re.compile(r'^[^\\,!]{1,220}$')      # printer names may not hold \ , or ! (Windows' rules)
+SECOND_HOP_FIX = ('give share_user/share_password (an account that may read the share, from the vault) for that one '
+                  'connection, an http(s) URL the desktop may read without credentials, or a controller path that is '
+                  'pushed over WinRM ("Making the second hop in PowerShell Remoting")')
 
 
 # ------------------------------------------------------------------ desktops
@@ -74,10 +79,16 @@ def printer_payload(params):
     for d in params.get('drivers') or []:
         if not d.get('inf') or not d.get('package'):
             raise InputError('drivers[{0}]: inf and package are required'.format(d.get('name')))
-        if not (UNC.match(d['package']) or re.match(r'^https?://', d['package'])):
-            raise InputError('drivers[{0}]: package {1!r} is neither a UNC folder (\\\\server\\share\\folder) nor an '
-                             'http(s) URL of a zip'.format(d['name'], d['package']))
-        catalog[d['name']] = {'name': d['name'], 'inf': d['inf'], 'package': d['package']}
+        package = d['package']
+        if UNC.match(package):
+            if not params.get('share_user') or not params.get('share_password'):
+                raise InputError('drivers[{0}]: package {1!r} is a UNC path; read inside a WinRM session it fails with '
+                                 'access denied (second hop: the session holds no credentials for the file '
+                                 'server)'.format(d['name'], package), hint=SECOND_HOP_FIX)
+        elif not (re.match(r'^https?://', package) or package.startswith('/')):
+            raise InputError('drivers[{0}]: package {1!r} is neither a controller path (/srv/drivers/x.zip or a '
+                             'folder), an http(s) URL of a zip, nor a UNC folder'.format(d['name'], package))
+        catalog[d['name']] = {'name': d['name'], 'inf': d['inf'], 'package': package}
     wanted, absent, ports, defaults = [], [], {}, []
     for p in params.get('printers') or []:
         where = 'printers[{0}]'.format(p['name'])
@@ -111,8 +122,10 @@ def printer_payload(params):
         raise InputError('more than one printer has default: true ({0}); a user has one default printer'.format(
             ', '.join(defaults)))
     used = sorted(set(w['driver'] for w in wanted))
+    drivers = [catalog[n] for n in used if n in catalog]
     return {
-        'check': False, 'drivers': [catalog[n] for n in used if n in catalog], 'ports': list(ports.values()),
+        'check': False, 'drivers': drivers, 'ports': list(ports.values()),
+        'credential': _credential(params) if any(UNC.match(d['package']) for d in drivers) else None,
         'printers': wanted, 'absent': absent, 'exclusive': bool(params.get('exclusive')),
         'builtin': list(BUILTIN_PRINTERS) + list(params.get('keep') or []),
         'default_printer': defaults[0] if defaults else None,
@@ -132,21 +145,35 @@ def drive_payload(params):
     marker = params.get('marker')
     if marker and re.search(r'[\\/:*?"<>|]', marker):
         raise InputError('marker {0!r} must be a file name in the share, without a path'.format(marker))
+    if marker and (not params.get('share_user') or not params.get('share_password')):
+        raise InputError('marker {0!r}: reading {1}\\{0} inside a WinRM session fails with access denied (second hop: '
+                         'the session holds no credentials for the file server)'.format(marker, unc),
+                         hint='give share_user/share_password (an account that may read the share, from the vault)')
     return {'check': False, 'letter': found.group(1).upper(), 'unc': unc, 'state': params.get('state') or 'present',
-            'marker': marker}
+            'marker': marker, 'credential': _credential(params) if marker else None}
+
+
+def _credential(params):
+    return {'user': params['share_user'], 'password': params['share_password']}
+
+
+def pushes(payload):
+    """[(package, controller path)] of the driver packages pushed over WinRM (the default way: no second hop)."""
+    return [(d['package'], d['package']) for d in payload.get('drivers') or [] if d['package'].startswith('/')]
 
 
 # ------------------------------------------------------------------ results
 
 def desktop_record(run):
-    """A runner record as the module returns it: status ok|changed|failed|unreachable, items, failed items."""
+    """A runner record as the module returns it: status ok|changed|failed|unreachable, entries, failed entries.
+
+    The per-item list is returned as C(entries), not C(items): Jinja's ``.items`` is the dict method."""
     record = dict((k, run.get(k)) for k in ('name', 'address', 'attempts', 'elapsed'))
     if not run['ok']:
-        record.update(status='unreachable' if run['error_category'] in (
-            'unreachable', 'connection', 'timeout', 'auth', 'tls', 'wsman') else 'failed',
-            error=run['error'], error_category=run['error_category'], items=[])
+        record.update(status='unreachable' if run['error_category'] in UNREACHABLE_CATEGORIES else 'failed',
+                      error=run['error'], error_category=run['error_category'], entries=[])
         if run.get('result'):
-            record['items'] = run['result'].get('items') or []
+            record['entries'] = run['result'].get('items') or []
         return record
     result = run['result'] or {}
     items = result.get('items') or []
@@ -156,7 +183,7 @@ def desktop_record(run):
         failed.append({'kind': 'marker', 'name': marker.get('path'), 'error': 'not visible from the desktop ({0})'
                        .format(marker.get('error') or 'not found')})
     changed = [i for i in items if i.get('status') == 'changed']
-    record.update(items=items, actions=[a for i in changed for a in i.get('actions') or []])
+    record.update(entries=items, actions=[a for i in changed for a in i.get('actions') or []])
     for key in ('marker',):
         if key in result:
             record[key] = result[key]
@@ -195,6 +222,8 @@ TARGET_ARGSPEC = dict(
     store=dict(type='str'),
     desktop_names=dict(type='list', elements='str'),
     fail_on_unreachable=dict(type='bool', default=False),
+    share_user=dict(type='str', fallback=(env_fallback, ['STOREDESK_SHARE_USER'])),
+    share_password=dict(type='str', no_log=True, fallback=(env_fallback, ['STOREDESK_SHARE_PASSWORD'])),
 )
 
 
@@ -219,9 +248,14 @@ def run(module, script, build_payload, runner=None):
         options = winrm_options(p)
         payload = dict(build_payload(p), check=module.check_mode)
         desktops, left = desktops_from(p, lambda: client_from_module(module))
-        if runner is None:
-            from ._winrm_runner import run_on_desktops as runner
-        runs = runner(options, desktops, script, payload, idempotent=True) if desktops else []
+        pushed = pushes(payload)
+        if pushed and not module.check_mode:
+            from ._file_push import run_after_pushes
+            runs = run_after_pushes(options, desktops, script, payload, pushed)
+        else:
+            if runner is None:
+                from ._winrm_runner import run_on_desktops as runner
+            runs = runner(options, desktops, script, payload, idempotent=True) if desktops else []
     except (ValueError, StoredeskError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug must still end as one readable error
@@ -235,6 +269,10 @@ def run(module, script, build_payload, runner=None):
         result['diff'] = {'prepared': diff_text(records, left)}
     for o in left:
         module.warn('{0} left out: {1}'.format(o['name'], o['reason']))
+    for r in records:
+        for item in r.get('entries') or []:
+            if item.get('status') == 'skipped' and str(item.get('error') or '').startswith('stale profile'):
+                module.warn('{0}: {1} {2} skipped - {3}'.format(r['name'], item['kind'], item['name'], item['error']))
     failed = [r for r in records if r['status'] == 'failed']
     unreachable = [r for r in records if r['status'] == 'unreachable']
     if failed or (unreachable and p['fail_on_unreachable']):

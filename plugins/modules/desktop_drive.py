@@ -16,13 +16,16 @@ description:
     what the store needs (a mapping done over WinRM would exist only in the WinRM account's session).
   - How - the script writes the persistent-connection key C(Network\<letter>) (C(RemotePath), C(ProviderName)
     "Microsoft Windows Network", C(ConnectionType=1), C(DeferFlags=4)) into every user profile's hive (C(HKU\<SID>);
-    profiles not logged on are mounted with C(reg load) and unmounted) AND into the Default User hive, so profiles
+    profiles not logged on are mounted with C(reg load) under a name of their own and unmounted, checked; stale,
+    temporary and Entra ID profiles are skipped with a warning) AND into the Default User hive, so profiles
     created later have it too. Windows restores it at each logon with the user's own credentials - no password is
     stored, and no logon script has to run. A user logged on while it is written sees it from the next logon.
-  - The marker check runs as the WinRM account. Over NTLM that session has no network credentials (the "second
-    hop"), so the share must let it read the marker (Kerberos with the desktops' computer accounts, or a share
-    readable by them); otherwise the marker is reported as not visible with the reason.
-  - One script per desktop; per profile results; idempotent; check mode computes the plan and changes nothing.
+  - The marker is read inside the WinRM session, which holds no credentials for the file server (the "second hop",
+    of PowerShell remoting) - so it is read with O(share_user)/O(share_password) for that one connection
+    (C(New-PSDrive -Credential), removed after); O(marker) without them is refused. A marker that is not there is
+    reported as not visible with the reason.
+  - One script per desktop; per profile results; idempotent; check mode computes the plan for profiles whose user
+    is logged on, mounts no hive (the others are reported as skipped) and changes nothing.
 author:
   - storedesk.vdi maintainers (@storedesk)
 extends_documentation_fragment:
@@ -32,13 +35,13 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Computes per profile what would change, checks the marker, changes nothing.
+    description: Computes what would change in the profiles of logged-on users (no hive is mounted), checks the marker, changes nothing.
   diff_mode:
     support: full
     description: Lists the actions per desktop.
 options:
   letter:
-    description: Drive letter, C(M) or C(M:) (D to Z).
+    description: 'Drive letter, C(M) or C(M:) (D to Z).'
     type: str
     required: true
   unc:
@@ -65,6 +68,8 @@ EXAMPLES = r'''
     letter: "M:"
     unc: \\hq-files.example.com\materials
     marker: promo-version.txt
+    share_user: EXAMPLE\svc-storedesk-read
+    share_password: "{{ vault_storedesk_share_password }}"
   register: library
 
 - name: Show the promotion version each desktop sees
@@ -82,7 +87,7 @@ desktops:
     name: {description: Desktop name., type: str, returned: always}
     address: {description: Address used., type: str, returned: always}
     status: {description: 'ok, changed, failed or unreachable.', type: str, returned: always}
-    items: {description: One per user profile (and the Default User hive) with C(status) and C(actions)., type: list, elements: dict, returned: always}
+    entries: {description: One per user profile (and the Default User hive) with C(status) and C(actions)., type: list, elements: dict, returned: always}
     marker:
       description: C(path), C(visible), C(content) (first line), C(error).
       type: dict

@@ -13,9 +13,10 @@ description:
   - Brings the printers of many desktops to one desired state at once - ONE PowerShell script per desktop carries
     all of it (drivers, ports, queues, removals, default printer, test pages), so a store on a slow link costs one
     WinRM command per desktop.
-  - Drivers - a driver not installed yet is staged from its package (a UNC folder, or an http(s) URL of a zip) into
-    the driver store with C(pnputil /add-driver <inf> /install), then installed with C(Add-PrinterDriver).
-    pnputil's own error is reported when the INF is not in the package.
+  - Drivers - a driver not installed yet is staged from its package into the driver store with
+    C(pnputil /add-driver <inf> /install) (exit codes 0, 3010 and 259 - no present device matched, normal before the
+    printer is connected - are success), then installed with C(Add-PrinterDriver). pnputil's own output and exit
+    code are reported when it fails, for example when the INF is not in the package.
   - Ports - a Standard TCP/IP port per printer address, C(IP_<address>) for raw port 9100 (C(IP_<address>_<port>)
     for another port), or C(LPR_<address>_<queue>) for LPR.
   - Queues - C(Add-Printer), or C(Set-Printer) for what differs (driver, port, sharing, comment, location).
@@ -24,7 +25,9 @@ description:
   - Default printer - set for the store staff, not for the WinRM account. C(Set-Printer)/WMI's SetDefaultPrinter
     only change the default of the account that runs them, so the script writes C(Device) under
     C(Software\Microsoft\Windows NT\CurrentVersion\Windows) of every user profile's hive (C(HKU\<SID>); profiles not
-    logged on are mounted with C(reg load) and unmounted again) AND of the Default User hive, so profiles created
+    logged on are mounted with C(reg load) under a name of their own and unmounted again, checked; mounts a stopped
+    run left behind are unloaded first; profiles without C(NTUSER.DAT), temporary, backup and Entra ID profiles are
+    skipped with a warning; check mode mounts nothing) AND of the Default User hive, so profiles created
     later start with it. It also sets C(LegacyDefaultPrinterMode=1) there, which turns off "Let Windows manage my
     default printer" - otherwise Windows 10/11 moves the default to the last printer used.
   - Each driver, port, printer, profile and test page ends as C(ok), C(changed), C(failed) (with Windows' message)
@@ -99,9 +102,11 @@ options:
   drivers:
     description:
       - Where drivers not yet installed come from. Only drivers a listed printer uses are staged.
-      - The WinRM session reads the package. Over NTLM it has no network credentials (the "second hop"), so a UNC
-        package share must allow that read (for example the desktops' computer accounts with Kerberos, or a
-        read-only share) - or use an http(s) URL.
+      - The WinRM session holds no credentials for a file server (the "second hop" of PowerShell remoting),
+        so a package reaches the desktop one of three ways - a controller path (a zip or a folder, zipped) pushed
+        over WinRM in chunks with a SHA-256 check (the default to prefer); an http(s) URL of a zip the desktop may
+        read without credentials; or a UNC folder read with O(share_user)/O(share_password) for that one
+        connection. A UNC package without them is refused before anything runs.
     type: list
     elements: dict
     default: []
@@ -115,7 +120,8 @@ options:
         type: str
         required: true
       package:
-        description: UNC folder (C(\\server\share\folder)) or http(s) URL of a zip holding the INF and its files.
+        description: Controller path of a zip or folder (C(/srv/drivers/epson)), http(s) URL of a zip, or UNC folder
+          (C(\\server\share\folder), with O(share_user)) holding the INF and its files.
         type: str
         required: true
   exclusive:
@@ -145,10 +151,15 @@ EXAMPLES = r'''
     drivers:
       - name: EPSON TM-T88VI Receipt
         inf: oemsetup.inf
-        package: \\hq-files.example.com\drivers\epson-tm-t88vi
+        package: /srv/storedesk/drivers/epson-tm-t88vi        # on the controller: pushed over WinRM
       - name: ZDesigner ZD421-203dpi ZPL
         inf: ZDesigner.inf
         package: https://hq-files.example.com/drivers/zebra-zd421.zip
+      - name: HP Universal Printing PCL 6
+        inf: hpcu270u.inf
+        package: \\hq-files.example.com\drivers\hp-upd-pcl6
+    share_user: EXAMPLE\svc-storedesk-read                # the UNC package is read with this account
+    share_password: "{{ vault_storedesk_share_password }}"
 
 - name: Only these printers on two desktops given by address
   storedesk.vdi.desktop_printer:
@@ -171,7 +182,7 @@ desktops:
     name: {description: Desktop name., type: str, returned: always}
     address: {description: Address used., type: str, returned: always}
     status: {description: 'ok, changed, failed (an item failed) or unreachable.', type: str, returned: always}
-    items:
+    entries:
       description: Each driver, port, printer, removal, profile default and test page with C(kind), C(name), C(status), C(actions), C(error).
       type: list
       elements: dict

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from conftest import api, api_get, run_module, run_playbook, start_lab
-from storedesk_lab.windows import contracts_image
+from conftest import api, api_get, fresh_lab, run_module, run_playbook, start_lab  # noqa: F401
+from storedesk_lab.windows import contracts_image, pshost
 
 SHARE = r'\\hq-files.storedesk.example'
 WINRM_FAST = {'winrm_retries': 0, 'winrm_connection_timeout': 3}
@@ -33,7 +33,9 @@ def image_args(version, region='east', **over):
             'storage': 'vdi-ceph', 'hardware': {'memory': 8192, 'cores': 4, 'disk_gib': 64},
             'source': {'iso': 'Win11_24H2_x64.iso', 'virtio_iso': 'virtio-win-0.1.271.iso'},
             'manifest': manifest(version), 'retention': 3, 'pinned': ['1.0.0'],
-            'timeouts': {'guest_ip': 10, 'winrm': 10, 'sysprep': 10, 'task': 30}}
+            'timeouts': {'guest_ip': 10, 'winrm': 10, 'sysprep': 10, 'task': 30},
+            'share_user': 'HQ\\svc-storedesk', 'share_password': 'Sh4re-Secret!',
+            'unattend': {'winrm_subnets': ['127.0.0.0/8'], 'time_zone': 'W. Europe Standard Time'}}
     args.update(WINRM_FAST)
     args.update(over)
     return args
@@ -48,7 +50,18 @@ def lab(tmp_path_factory):
 
 
 def vms(lab, region):
-    return api_get(api(lab, region), '/cluster/resources', type='vm')
+    """The region's guests as a user would check them: the list from /cluster/resources (existence, node, tags
+    are live there), name and template from each config and power from status/current (the list's own are
+    ~10 s old on PVE, and on the strict lab)."""
+    session = api(lab, region)
+    out = []
+    for vm in api_get(session, '/cluster/resources', type='vm'):
+        base = '/nodes/{0}/qemu/{1}'.format(vm['node'], vm['vmid'])
+        config = api_get(session, base + '/config')
+        status = api_get(session, base + '/status/current')
+        out.append(dict(vm, name=config.get('name'), template=int(config.get('template') or 0),
+                        status=status.get('status'), digest=config.get('digest')))
+    return out
 
 
 def by_name(lab, region, name):
@@ -58,12 +71,8 @@ def by_name(lab, region, name):
 
 def snapshot(lab, region):
     """Everything a run could change: VMs with their status and tags, and every template's config digest."""
-    session = api(lab, region)
-    out = {}
-    for vm in api_get(session, '/cluster/resources', type='vm'):
-        config = api_get(session, '/nodes/{0}/qemu/{1}/config'.format(vm['node'], vm['vmid']))
-        out[vm['vmid']] = (vm.get('name'), vm.get('status'), vm.get('tags'), vm.get('template'), config.get('digest'))
-    return out
+    return dict((vm['vmid'], (vm.get('name'), vm.get('status'), vm.get('tags'), vm.get('template'), vm['digest']))
+                for vm in vms(lab, region))
 
 
 def writes(lab, region, since):
@@ -110,13 +119,64 @@ def test_build_two_versions_in_two_regions(lab):
             # The fake Windows of the build VM went through the manifest.
             desktop = lab.fleets[region].desktop(tpl['vmid'])
             assert {s['name'] for s in desktop.installed_software} == {'7-Zip 24.08 (x64 edition)', 'POS Client'}
-            assert [d['original'] for d in desktop.driver_store.values()] == ['zdesigner.inf']
+            assert [d['original'].lower() for d in desktop.driver_store.values()] == ['zdesigner.inf']
             assert desktop.registry[r'HKLM:\SOFTWARE\Storedesk']['ImageVersion']['value'] == version
             assert desktop.default_user.mapped_drives['M:'] == SHARE + r'\materials'
             assert desktop.sysprep_state == 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE'
     assert time.monotonic() - began < 60
     # the seeded 1.0.0 template is pinned by the runs (tag), and nothing was removed (retention 3)
     assert 'pinned' in by_name(lab, 'east', 'tpl-store-1.0.0')['tags']
+
+
+def test_an_iso_build_is_unattended_with_a_generated_answer_iso(fresh_lab, tmp_path):
+    """Defect 3 (nothing unattended): Setup gets autounattend.xml on a CD of its own, uploaded through the API,
+    attached when the build VM is created, removed from the storage when the template is done."""
+    import io
+    import pycdlib
+    lab = fresh_lab
+    pve, since = lab.regions['west'], len(lab.regions['west'].requests)
+    tool = tmp_path / 'store-tool-setup.exe'
+    tool.write_bytes(b'MZ' + bytes(range(256)) * 5000)          # 1.2 MB: two chunks over WinRM
+    args = image_args('1.4.0', 'west')
+    args['manifest']['software'].append({'name': 'Store Tool', 'version': '2.0', 'source': str(tool), 'args': ['/S']})
+    rc, result = run_module(lab, 'golden_image', args, region='west')
+    assert rc == 0, result['_stdout']
+    name = 'storedesk-answer-store-1.4.0.iso'
+    posts = [(m, p, b) for m, p, b in pve.requests[since:] if m == 'POST']
+    upload = [p for m, p, b in posts if p.endswith('/storage/local/upload')]
+    assert upload == ['/api2/json/nodes/pve-w1/storage/local/upload']
+    assert pve.uploaded['filename'] == name and pve.uploaded['content'] == 'iso'
+    assert pve.uploaded['checksum-algorithm'] == 'sha256'
+    iso = pycdlib.PyCdlib()
+    iso.open_fp(io.BytesIO(pve.uploaded['data']))
+    out = io.BytesIO()
+    iso.get_file_from_iso_fp(out, joliet_path='/autounattend.xml')
+    iso.close()
+    answer = out.getvalue().decode('utf-8')
+    assert '<TimeZone>W. Europe Standard Time</TimeZone>' in answer and '-RemoteAddress 127.0.0.0/8 -Profile Any' in answer
+    assert 'Sh4re-Secret!' not in answer
+    from urllib.parse import parse_qs
+    create = [parse_qs(b.decode()) for m, p, b in posts if p == '/api2/json/nodes/pve-w1/qemu']
+    assert create and create[-1]['sata0'] == ['local:iso/{0},media=cdrom'.format(name)]
+    assert create[-1]['machine'] == ['q35'] and create[-1]['bios'] == ['ovmf']
+    assert 'pre-enrolled-keys=1' in create[-1]['efidisk0'][0] and 'version=v2.0' in create[-1]['tpmstate0'][0]
+    # the ISO held the admin password: gone from the storage once the template is done; the template keeps no CD
+    content = api_get(api(lab, 'west'), '/nodes/pve-w1/storage/local/content', content='iso')
+    assert name not in [c['volid'].split('/', 1)[-1] for c in content]
+    tpl = by_name(lab, 'west', 'tpl-store-1.4.0')
+    config = api_get(api(lab, 'west'), '/nodes/{0}/qemu/{1}/config'.format(tpl['node'], tpl['vmid']))
+    assert config['sata0'].startswith('none')
+    # the clones' OOBE is answered too: sysprep ran with the generated unattend
+    desktop = lab.fleets['west'].desktop(tpl['vmid'])
+    # a controller file reached the VM without a share (pushed in chunks, SHA-256 checked there) and was installed
+    pushed = desktop.files['C:\\Windows\\Temp\\storedesk-push\\store-tool-setup.exe']
+    assert pushed['bytes'] == tool.stat().st_size
+    assert len([n for n, _r in desktop.scripts_run if n == 'file-push/1']) == 2
+    assert 'Store Tool' in {s['name'] for s in desktop.installed_software}
+    sysprep = [r for n, r in desktop.scripts_run if n == 'image-sysprep/1'][-1]
+    assert sysprep['unattend_path'] == r'C:\Windows\System32\Sysprep\storedesk-oobe.xml'
+    assert result['build']['steps'][-1]['result']['command_line'].endswith(
+        '"/unattend:C:\\Windows\\System32\\Sysprep\\storedesk-oobe.xml"')
 
 
 def test_second_run_changes_nothing(lab):
@@ -203,11 +263,11 @@ def test_image_info_one_region_through_the_usual_options(lab):
 
 def test_failed_step_leaves_no_template_and_keeps_the_build_vm(lab):
     bad = SHARE + r'\software\pos-client-1.4.0.exe'
-    contracts_image.INSTALL_EXIT_CODES[bad.lower()] = 1603
+    pshost.INSTALLERS[bad.lower()] = {'exit_code': 1603}
     try:
         rc, result = run_module(lab, 'golden_image', image_args('1.4.0', on_failure='keep'))
     finally:
-        contracts_image.INSTALL_EXIT_CODES.pop(bad.lower())
+        pshost.INSTALLERS.pop(bad.lower())
     assert rc != 0
     assert "manifest step 'software[1] POS Client' (install) failed" in result['msg']
     assert 'exited with code 1603 (Fatal error during installation.)' in result['msg']
@@ -276,21 +336,6 @@ def test_sysprep_that_does_not_power_off_times_out(lab):
     assert by_name(lab, 'west', 'tpl-store-1.7.0') is None
 
 
-def test_sysprep_refuses_a_template(lab):
-    from ansible_collections.storedesk.vdi.plugins.module_utils._ps_image import IMAGE_SYSPREP
-    from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import with_input
-    from storedesk_lab.windows import WindowsDesktop
-    from storedesk_lab.windows.contracts import Context
-    from storedesk_lab.windows.powershell import run_script
-    import json
-
-    class Vm(object):
-        template, config, status = True, {'template': 1}, 'stopped'
-    execution = run_script(WindowsDesktop(vmid=1, computer_name='T'), with_input(IMAGE_SYSPREP, {}), Context(vm=Vm()))
-    doc = json.loads(execution.stdout)
-    assert not doc['ok'] and 'template' in doc['error']['message']
-
-
 @pytest.mark.parametrize('over,text', [
     ({'version': 'latest'}, "version: 'latest' is not a version"),
     ({'source': {'iso': 'Win10.iso', 'virtio_iso': 'virtio-win-0.1.271.iso'}},
@@ -329,6 +374,104 @@ def test_clone_source_builds_from_the_base_vm(lab):
     assert by_name(lab, 'west', 'win11-base')['template'] == 0      # the source is untouched
 
 
+# ------------------------------------------------------------------------------------------ PVE as it answers
+
+
+@pytest.fixture(scope='module')
+def lagging(tmp_path_factory):
+    """A lab whose /cluster/resources names and template flags stay as they were at its start (PVE: ~10 s)."""
+    lab = start_lab(tmp_path_factory, strict={'resources_lag': 600.0})
+    yield lab
+    lab.stop()
+
+
+def base_args(version, **over):
+    return image_args(version, 'west', source={'vm': '9000'}, retention=10, manifest={'registry': [
+        {'path': r'HKLM:\SOFTWARE\Storedesk', 'name': 'ImageVersion', 'value': version}]}, **over)
+
+
+def on_request(pve, action):
+    """Call action(method, path, body) as each request reaches the region (before PVE answers it)."""
+    record = pve._record
+
+    def hooked(request, body):
+        record(request, body)
+        action(request.method, request.path, body)
+    pve._record = hooked
+    return lambda: pve.__dict__.pop('_record', None)
+
+
+def test_a_rerun_right_after_a_build_finds_the_new_version(lagging):
+    """/cluster/resources still lists the new template without name or template flag: a rerun must not build
+    it again, and golden_image_info lists it."""
+    rc, result = run_module(lagging, 'golden_image', base_args('2.1.0'), region='west')
+    assert rc == 0 and result['plan']['action'] == 'build', result['_stdout']
+    cached = [v for v in api_get(api(lagging, 'west'), '/cluster/resources', type='vm')
+              if v['vmid'] == result['build']['vm']['vmid']]
+    assert cached and not cached[0].get('template')           # what a read-by-the-list would go by
+    since = len(lagging.regions['west'].requests)
+    rc, again = run_module(lagging, 'golden_image', base_args('2.1.0'), region='west')
+    assert rc == 0 and again['plan']['action'] == 'up_to_date' and not again['changed'], again['_stdout']
+    assert writes(lagging, 'west', since) == []
+    assert [v['vmid'] for v in vms(lagging, 'west') if v['name'] == 'tpl-store-2.1.0' and v['template']] == \
+        [result['build']['vm']['vmid']]
+    rc, info = run_module(lagging, 'golden_image_info', {'region': 'west'}, region='west')
+    assert rc == 0, info['_stdout']
+    store = [i for i in info['images'] if i['name'] == 'store'][0]
+    assert [v['version'] for v in store['versions']] == ['2.1.0', '1.0.0']
+    assert store['versions'][0]['desktops'] == 0              # the template is not its own user
+
+
+def test_a_vmid_held_on_another_node_moves_the_build_to_the_next_vmid(lagging):
+    """Another team's VM on pve-w2 takes the VMID between nextid and the clone: PVE fails the clone task with
+    "close (rename) atomic file ... File exists"; the build goes on under the next VMID."""
+    pve, taken = lagging.regions['west'], []
+
+    def collide(method, path, body):
+        if method == 'POST' and path.endswith('/clone') and not taken:
+            newid = int(dict(x.split('=', 1) for x in body.decode().split('&'))['newid'])
+            pve.add_vm(newid, 'other-team-{0}'.format(newid), node='pve-w2')
+            taken.append(newid)
+    undo = on_request(pve, collide)
+    try:
+        rc, result = run_module(lagging, 'golden_image', base_args('2.2.0'), region='west')
+    finally:
+        undo()
+    assert rc == 0, result.get('msg') or result['_stdout']
+    assert taken and result['build']['vm']['vmid'] != taken[0]
+    mine = by_name(lagging, 'west', 'tpl-store-2.2.0')
+    other = [v for v in vms(lagging, 'west') if v['vmid'] == taken[0]][0]
+    assert mine['template'] and mine['vmid'] == result['build']['vm']['vmid']
+    assert (other['node'], other['name'], other['template']) == ('pve-w2', 'other-team-{0}'.format(taken[0]), 0)
+
+
+def test_a_build_still_being_cloned_under_a_lower_vmid_goes_first(lagging):
+    """Another run's build VM is still in its clone task (config: only `lock: clone`, no name anywhere):
+    this run waits until its name is written, sees the same version, and removes its own build VM."""
+    pve = lagging.regions['west']
+    rival = int(api_get(api(lagging, 'west'), '/cluster/nextid'))
+    vm = pve.add_vm(rival, 'VM {0}'.format(rival), node='pve-w1', lock='clone')
+    vm.config = {'lock': 'clone'}
+    reads = []
+
+    def clone_done(method, path, body):      # the rival's first disk is copied after our first look at it
+        if method == 'GET' and path.endswith('/qemu/{0}/config'.format(rival)):
+            reads.append(path)
+            if len(reads) == 2:
+                vm.config, vm.name, vm.lock = {'name': 'build-store-2.3.0', 'tags': 'role-build;storedesk',
+                                               'lock': 'clone'}, 'build-store-2.3.0', 'clone'
+    undo = on_request(pve, clone_done)
+    try:
+        rc, result = run_module(lagging, 'golden_image', base_args('2.3.0'), region='west')
+    finally:
+        undo()
+    assert rc != 0
+    assert 'another run started building this version first (build VM vmid {0})'.format(rival) in result['msg']
+    assert len(reads) >= 2
+    named = [v['vmid'] for v in vms(lagging, 'west') if str(v['name']).endswith('store-2.3.0')]
+    assert named == [rival]                    # ours is gone, the rival untouched
+
+
 # ------------------------------------------------------------------------------------------ the playbook
 
 
@@ -342,9 +485,11 @@ def write_inventory(lab, path, west_override=None):
                    for r, node in (('east', 'pve-e1'), ('west', 'pve-w1')))
     definition = {'name': 'store', 'version': '3.0.0', 'retention': 10, 'pinned': ['1.0.0'],
                   'source': {'iso': 'Win11_24H2_x64.iso', 'virtio_iso': 'virtio-win-0.1.271.iso'},
-                  'manifest': manifest('3.0.0'), 'timeouts': {'guest_ip': 10, 'winrm': 10, 'sysprep': 10}}
+                  'manifest': manifest('3.0.0'), 'timeouts': {'guest_ip': 10, 'winrm': 10, 'sysprep': 10},
+                  'unattend': {'winrm_subnets': ['127.0.0.0/8']}}
     (path / 'group_vars' / 'all' / 'main.yml').write_text(json.dumps({
         'storedesk_regions': regions, 'storedesk_image_manifest': definition,
+        'storedesk_share_user': 'HQ\\svc-storedesk', 'storedesk_share_password': 'Sh4re-Secret!',
         'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}'}))
     if west_override is not None:
         (path / 'group_vars' / 'region_west').mkdir(parents=True, exist_ok=True)
@@ -367,6 +512,7 @@ def test_playbook_builds_one_version_in_every_region_in_parallel(lab, tmp_path):
     proc = run_playbook(lab, 'playbooks/build_image.yml', args=['-i', inventory])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'east: build tpl-store-3.0.0' in proc.stdout and 'west: build tpl-store-3.0.0' in proc.stdout
+    assert 'Sh4re-Secret!' not in proc.stdout + proc.stderr       # share password: no_log
     hashes = set()
     for region in ('east', 'west'):
         tpl = by_name(lab, region, 'tpl-store-3.0.0')

@@ -18,6 +18,7 @@ from .contracts import Context
 from .powershell import Execution, run_command_line, run_script
 
 MAX_SHELLS_PER_USER = 30
+AFTER_UNREAD_SECS = 30.0   # real seconds
 RESET = object()   # answer: abort the TCP connection
 
 
@@ -28,16 +29,32 @@ class Command(object):
         self.pos = 0
         self.done = False
         self.needs_stdin = False
+        self.after = None           # runs once the answer has been read (sysprep powering off, say)
+        self.script = ''
         self.stdin = bytearray()
         self.event = asyncio.Event()
 
-    def apply(self, execution):
+    def apply(self, execution, scale=0.0):
+        """Take a finished execution; work that takes Windows minutes ends seconds x scale later."""
+        if execution.seconds and scale and not (execution.needs_stdin or execution.hang):
+            execution.seconds, delay = 0.0, execution.seconds * scale
+            asyncio.get_running_loop().call_later(delay, self.apply, execution)
+            return
+        self.after = execution.after
+        if self.after is not None:     # nobody reads the answer: what it started runs on all the same
+            asyncio.get_running_loop().call_later(AFTER_UNREAD_SECS, self.finish)
         self.out += execution.stdout
         self.err += execution.stderr
         self.rc = execution.rc
         self.needs_stdin = execution.needs_stdin
+        self.script = execution.script
         self.done = not (execution.needs_stdin or execution.hang)
         self.event.set()
+
+    def finish(self):
+        after, self.after = self.after, None
+        if after is not None:
+            after()
 
     def has_output(self):
         return self.done or self.pos < len(self.out)
@@ -225,7 +242,8 @@ class Endpoint(object):
         shell.commands[command.id] = command
         skip = req.options.get('WINRS_SKIP_CMD_SHELL', 'FALSE').upper() == 'TRUE'
         command.apply(run_command_line(self.desktop, (line.text or '') if line is not None else '',
-                                       (args.text or '') if args is not None else '', skip, self._context()))
+                                       (args.text or '') if args is not None else '', skip, self._context()),
+                      self._scale())
         return wsman.ACT_COMMAND + 'Response', wsman.command_response(command.id)
 
     async def _send(self, req, user):
@@ -239,8 +257,8 @@ class Endpoint(object):
         if stream.get('End', 'false').lower() == 'true' and command.needs_stdin:
             encoding = 'utf-8' if shell.codepage == 65001 else 'cp{0}'.format(shell.codepage)
             text = bytes(command.stdin).decode(encoding, 'replace')
-            execution = run_script(self.desktop, text, self._context())
-            command.apply(execution if not execution.needs_stdin else Execution())
+            execution = run_script(self.desktop, command.script, self._context(), stdin=text)
+            command.apply(execution if not execution.needs_stdin else Execution(), self._scale())
         return wsman.ACT_SEND + 'Response', '<rsp:SendResponse/>'
 
     async def _receive(self, req, user):
@@ -265,6 +283,8 @@ class Endpoint(object):
         done = command.done and command.pos >= len(command.out)
         stderr = [bytes(command.err)] if done and command.err else []
         xml = wsman.receive_response(command.id, [chunk] if chunk else [], stderr, done, command.rc)
+        if done:
+            command.finish()
         return wsman.ACT_RECEIVE + 'Response', xml
 
     async def _signal(self, req, user):
@@ -273,16 +293,23 @@ class Endpoint(object):
         command_id = (signal.get('CommandId') or '').upper() if signal is not None else ''
         command = shell.commands.pop(command_id, None)
         if command is not None:
+            command.finish()
             command.done = True
             command.event.set()
         return wsman.ACT_SIGNAL + 'Response', '<rsp:SignalResponse/>'
 
     async def _delete(self, req, user):
-        self.shells.pop(req.shell_id, None)
+        shell = self.shells.pop(req.shell_id, None)
+        for command in (shell.commands.values() if shell is not None else []):
+            command.finish()
         return wsman.ACT_DELETE + 'Response', ''
 
     def _context(self):
-        return Context(vm=self.fleet.pve.vm(self.vmid), mapping_lookup=self.fleet.usb_mapping_lookup)
+        return Context(vm=self.fleet.pve.vm(self.vmid), mapping_lookup=self.fleet.usb_mapping_lookup,
+                       time_scale=self._scale())
+
+    def _scale(self):
+        return float(getattr(self.fleet.pve, 'time_scale', 0) or 0)
 
 
 async def _read_request(reader):

@@ -10,7 +10,7 @@ from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import I
 def spec(version='1.3.0', retention=2, pinned=(), **manifest):
     return spec_mod.normalise({
         'name': 'store', 'version': version, 'node': 'n1', 'storage': 'ceph', 'retention': retention,
-        'pinned': list(pinned), 'source': {'vm': 'win11-base'},
+        'pinned': list(pinned), 'source': {'vm': 'win11-base'}, 'winrm_user': 'storedesk-admin', 'winrm_password': 'pw',
         'manifest': manifest or {'registry': [{'path': r'HKLM:\X', 'name': 'v', 'value': version}]}})
 
 
@@ -19,7 +19,7 @@ def tpl(vmid, version, hash_=None, tags=None, node='n1'):
             'status': 'stopped', 'tags': tags or 'image-store;storedesk;v-' + version}
     desc = 'storedesk golden image store {0}\nmanifest-sha256: {1}\nbuilt: 2026-01-0{2}T00:00:00Z by x'.format(
         version, hash_ or spec(version)['hash'], vmid % 9 + 1)
-    config = {'description': desc, 'scsi0': 'ceph:base-{0}-disk-0,size=64G'.format(vmid),
+    config = {'name': item['name'], 'template': 1, 'description': desc, 'scsi0': 'ceph:base-{0}-disk-0,size=64G'.format(vmid),
               'efidisk0': 'ceph:base-{0}-disk-1,size=528K'.format(vmid), 'ide2': 'none,media=cdrom'}
     return item, config
 
@@ -62,7 +62,7 @@ def test_same_manifest_is_up_to_date_and_changed_manifest_is_an_error():
 
 def test_template_without_hash_is_not_rebuilt_but_warned_about():
     resources = [{'type': 'node', 'node': 'n1', 'status': 'online'}, tpl(900, '1.3.0')[0]]
-    templates = plan_mod.image_templates(resources, {900: {'description': 'seeded'}}, 'store')
+    templates = plan_mod.image_templates(resources, {900: {'template': 1, 'description': 'seeded'}}, 'store')
     doc = plan_mod.plan(spec('1.3.0'), templates, {}, [])
     assert doc['action'] == 'unverified' and 'no manifest hash' in doc['warnings'][0]
 
@@ -160,3 +160,29 @@ def test_diff_shows_new_and_removed_versions():
     d = plan_mod.diff(doc, templates)
     assert sorted(d['before']['versions']) == ['1.0.0', '1.1.0']
     assert sorted(d['after']['versions']) == ['1.1.0', '1.2.0']
+
+
+def test_a_template_just_converted_is_a_version_though_cluster_resources_lags():
+    """/cluster/resources still says `template: 0` (RRD cache, ~10 s): the config read says what it is."""
+    item, config = tpl(905, '1.4.0')
+    stale = dict(item, template=0, name='build-store-1.4.0')
+    resources = [{'type': 'node', 'node': 'n1', 'status': 'online'}, stale,
+                 desktop(4801, '1.4.0'), {'type': 'qemu', 'vmid': 906, 'node': 'n1', 'status': 'unknown',
+                                          'tags': 'image-store;storedesk;v-1.5.0'}]
+    assert [i['vmid'] for i in plan_mod.config_candidates(resources, 'store')] == [905, 906]   # not the desktop
+    templates = plan_mod.image_templates(resources, {905: config, 906: {'name': 'tpl-store-1.5.0'}}, 'store')
+    assert [(t['vmid'], t['name'], t['version']) for t in templates] == [(905, 'tpl-store-1.4.0', '1.4.0')]
+    users = plan_mod.usage(resources, [], templates, 'store')
+    assert [u['vmid'] for u in users['1.4.0']] == [4801]                 # the template is not its own user
+    assert plan_mod.build_vms(resources, 'store', {905: config, 906: {}}) == []
+
+
+def test_build_vms_are_named_by_their_config():
+    """A build VM just created has no name in /cluster/resources (no RRD entry yet); its tags are live."""
+    resources = [{'type': 'qemu', 'vmid': 5, 'node': 'n1', 'status': 'unknown', 'tags': 'role-build;storedesk'},
+                 {'type': 'qemu', 'vmid': 6, 'node': 'n1', 'name': 'build-store-1.2.0', 'status': 'stopped',
+                  'tags': 'storedesk;role-build'}]
+    assert [i['vmid'] for i in plan_mod.config_candidates(resources, 'store')] == [5, 6]
+    configs = {5: {'name': 'build-store-1.3.0', 'lock': 'create'}, 6: {'name': 'tpl-store-1.2.0', 'template': 1}}
+    assert [(b['vmid'], b['name']) for b in plan_mod.build_vms(resources, 'store', configs)] == [
+        (5, 'build-store-1.3.0')]

@@ -6,6 +6,9 @@ from ansible_collections.storedesk.vdi.plugins.module_utils import _image_spec a
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import InputError
 
 
+SHARE = {'share_user': 'HQ\\svc-storedesk', 'share_password': 'Sh4re-Secret!'}
+
+
 def params(**over):
     base = {'name': 'store', 'version': '1.1.0', 'node': 'pve-e1', 'storage': 'vdi-ceph',
             'source': {'iso': 'Win11_24H2_x64.iso', 'virtio_iso': 'virtio-win-0.1.271.iso'},
@@ -14,7 +17,8 @@ def params(**over):
                          'registry': [{'path': r'HKLM:\SOFTWARE\Storedesk', 'name': 'Level', 'type': 'DWord',
                                        'value': '3'}],
                          'library': {'drive': 'm:', 'unc': '\\\\hq-files\\materials\\'}},
-            'retention': 3, 'pinned': ['1.0.0'], 'on_failure': 'keep'}
+            'retention': 3, 'pinned': ['1.0.0'], 'on_failure': 'keep', 'winrm_user': 'storedesk-admin',
+            'winrm_password': 'Vault-Pass1', 'unattend': {'winrm_subnets': ['10.20.0.0/24']}, **SHARE}
     base.update(over)
     return base
 
@@ -120,3 +124,29 @@ def test_description_round_trips_hash_and_build_time():
 def test_template_tags():
     assert spec_mod.template_tags('store', '1.1.0') == 'image-store;storedesk;v-1.1.0'
     assert spec_mod.template_tags('store', '1.1.0', pinned=True) == 'image-store;pinned;storedesk;v-1.1.0'
+
+
+def test_a_unc_source_without_share_credentials_is_refused_as_a_second_hop():
+    """Defect 1 (second hop): inside the WinRM session a UNC read is access denied; refused before anything runs."""
+    for manifest, field in (({'software': [{'name': 'A', 'source': r'\\hq\sw\a.msi'}]}, 'manifest.software[0].source'),
+                            ({'drivers': [{'source': r'\\hq\drv\z', 'inf': 'z.inf'}]}, 'manifest.drivers[0].source'),
+                            ({'files': [{'dest': r'C:\a.txt', 'source': r'\\hq\f\a.txt'}]}, 'manifest.files[0].source')):
+        with pytest.raises(InputError) as err:
+            spec_mod.normalise(params(manifest=manifest, share_user=None, share_password=None))
+        assert str(err.value).startswith(field + ':') and 'second hop' in str(err.value), str(err.value)
+        assert 'share_user/share_password' in str(err.value)
+
+
+def test_share_credentials_reach_only_the_steps_that_read_a_share_and_never_the_hash():
+    spec = spec_mod.normalise(params(manifest={
+        'software': [{'name': 'A', 'source': r'\\hq\sw\a.msi'}, {'name': 'B', 'source': '/srv/sw/b.exe'},
+                     {'name': 'C', 'source': 'https://repo.example/c.msi'}]}))
+    payloads = [s['payload'] for s in spec_mod.steps(spec)]
+    assert payloads[0]['credential'] == {'user': 'HQ\\svc-storedesk', 'password': 'Sh4re-Secret!'}
+    assert 'credential' not in payloads[1] and 'credential' not in payloads[2]
+    assert [spec_mod.source_kind(p['source']) for p in payloads] == ['share', 'push', 'http']
+    other = spec_mod.normalise(params(manifest={
+        'software': [{'name': 'A', 'source': r'\\hq\sw\a.msi'}, {'name': 'B', 'source': '/srv/sw/b.exe'},
+                     {'name': 'C', 'source': 'https://repo.example/c.msi'}]}, share_password='Another-1'))
+    assert other['hash'] == spec['hash']
+    assert 'Sh4re-Secret!' not in spec_mod.description(spec, 'now')
