@@ -21,11 +21,26 @@ def _fields(detail):
     return out
 
 
-def call(client, action, passwords):
+def _token(client, action, secrets, create=True, delete=False):
+    """A terminal's API token: privilege-separated; its secret (PVE shows it once) goes to `secrets` only."""
+    userid, _bang, name = action['id'].partition('!')
+    where = client.path('access', 'users', userid, 'token', name)
+    if delete:
+        client.delete(where)
+    if create:
+        answer = client.post(where, privsep=1, comment='storedesk: terminal ' + name) or {}
+        secrets[action['detail']['terminal']] = answer.get('value')
+
+
+def call(client, action, passwords, secrets=None):
     """The API call of one action."""
     op, oid, det = action['op'], action['id'], action['detail']
     path = client.path
-    if op == 'create_role':
+    if op.endswith('_token'):
+        # Rotating is delete + create: PVE 8 has no `regenerate` (pve-access-control stable-bookworm User.pm).
+        _token(client, action, secrets if secrets is not None else {}, create=op != 'delete_token',
+               delete=op != 'create_token')
+    elif op == 'create_role':
         client.post('/access/roles', roleid=oid, privs=','.join(det['privs']))
     elif op == 'update_role':
         client.put(path('access', 'roles', oid), safe=True, privs=','.join(det['privs']))
@@ -54,14 +69,15 @@ def call(client, action, passwords):
         raise StoredeskError('unknown action {0}'.format(op))
 
 
-def apply(client, actions, passwords, parallel=4):
-    """Run the actions; returns the ones done. On the first failure, raises with what was done."""
+def apply(client, actions, passwords, parallel=4, secrets=None):
+    """Run the actions; returns the ones done. On the first failure, raises with what was done. New token
+    secrets land in `secrets` (terminal -> secret)."""
     done = []
     for op in ORDER:
         batch = [a for a in actions if a['op'] == op]
         if not batch:
             continue
-        outcomes = run_bounded(batch, lambda a: call(client, a, passwords), overall=parallel, stop_on_error=True)
+        outcomes = run_bounded(batch, lambda a: call(client, a, passwords, secrets), overall=parallel, stop_on_error=True)
         done.extend(o.item for o in outcomes if o.ok)
         failed = [o for o in outcomes if not o.ok and not o.skipped]
         if failed:

@@ -12,6 +12,7 @@ import datetime
 from ._access_templates import (AUTOMATION_ROLE, GROUPID_RE, MARKER, PVE8_ONLY, PVE9_PRIVILEGES, POOLID_RE,
                                 REALM_RE, ROLE_PREFIX, ROLEID_RE, TEMPLATE_KEYS, TEMPLATES, USERNAME_BAD,
                                 automation_privileges, pool_of, role_name, store_group)
+from ._access_terminals import TERMINAL_PRIVILEGES, TERMINAL_ROLE, desired as desired_terminals
 from ._pve_errors import InputError
 
 USER_ATTRS = ('enable', 'expire', 'firstname', 'lastname', 'email', 'comment')
@@ -57,7 +58,7 @@ def check_template(name, tpl):
     if tpl['scope'] not in ('store', 'global'):
         raise InputError("scope '{0}' is neither store nor global".format(tpl['scope']), where=where)
     role = str(tpl['role'])
-    if not role.startswith(ROLE_PREFIX) or not ROLEID_RE.match(role) or role == AUTOMATION_ROLE:
+    if not role.startswith(ROLE_PREFIX) or not ROLEID_RE.match(role) or role in (AUTOMATION_ROLE, TERMINAL_ROLE):
         raise InputError("role '{0}' is not a name store_access may manage".format(role), where=where,
                          hint="use letters, digits, '.', '-', '_' and the prefix " + ROLE_PREFIX)
     if not GROUPID_RE.match(str(tpl['group'])):
@@ -68,6 +69,10 @@ def check_template(name, tpl):
     check_privileges(tpl['privileges'], where + '.privileges')
 
 
+# 2100-01-01T00:00:00Z: an expiry given as epoch seconds beyond it is taken for milliseconds and refused.
+EPOCH_MAX = 4102444800
+
+
 def parse_expiry(value, now, where):
     """Epoch seconds (0 = never) from an int, 'YYYY-MM-DD' (the end of that day, UTC) or an ISO time."""
     if value in (None, '', 0, '0', 'never'):
@@ -76,6 +81,9 @@ def parse_expiry(value, now, where):
     try:
         if text.isdigit():
             epoch = int(text)
+            if epoch > EPOCH_MAX:   # 13 digits: epoch milliseconds, which as seconds would never expire
+                raise InputError('expires {0} is after the year 2100: epoch milliseconds?'.format(text), where=where,
+                                 hint='give epoch seconds ({0}), YYYY-MM-DD or an ISO time'.format(epoch // 1000))
         elif len(text) == 10:
             day = datetime.datetime.strptime(text, '%Y-%m-%d').replace(tzinfo=datetime.timezone.utc)
             epoch = int(day.timestamp()) + 86399
@@ -186,8 +194,11 @@ def build_desired(params, now):
     for ugid in params.get('automation_acl') or []:
         acl.add(('/', 'token' if '!' in ugid else 'user', ugid, AUTOMATION_ROLE, 1))
     users = _merge_users(staff, templates)
+    terminals = desired_terminals(params.get('terminals'), POOLID_RE)
+    if terminals:
+        roles[TERMINAL_ROLE] = set(p for p, _why in TERMINAL_PRIVILEGES)
     return {'templates': templates, 'roles': roles, 'stores': stores, 'groups': groups, 'acl': acl,
-            'users': users, 'staff': staff, 'global_scope': global_scope, 'now': now,
+            'users': users, 'staff': staff, 'global_scope': global_scope, 'now': now, 'terminals': terminals,
             'exclusive': bool(params.get('exclusive')), 'reclaim': bool(params.get('reclaim')),
             'reclaim_users': params.get('reclaim_users') or 'disable'}
 

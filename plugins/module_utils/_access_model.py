@@ -50,7 +50,9 @@ def normalize(raw):
         users[u['userid']] = {
             'enable': bool(int(u.get('enable', 1))), 'expire': int(u.get('expire') or 0),
             'firstname': u.get('firstname') or '', 'lastname': u.get('lastname') or '',
-            'email': u.get('email') or '', 'comment': u.get('comment') or '', 'groups': _split(u.get('groups'))}
+            'email': u.get('email') or '', 'comment': u.get('comment') or '', 'groups': _split(u.get('groups')),
+            # full=1 lists each user's API tokens (pve-access-control API2/User.pm `index`).
+            'tokens': dict((t['tokenid'], t) for t in u.get('tokens') or [] if isinstance(t, dict))}
     acl = set()
     for e in raw.get('acl', []):
         acl.add((e['path'], e['type'], e['ugid'], e['roleid'], int(e.get('propagate', 1))))

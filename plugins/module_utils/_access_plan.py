@@ -9,13 +9,17 @@ prefix) are ever disabled or removed. The plan never holds a password; apply tak
 
 from __future__ import annotations
 
+from . import _access_terminals
 from ._access_model import marked, parse_marker
 from ._access_templates import AUTOMATION_ROLE, MARKER, ROLE_PREFIX, pool_of
 from ._pve_errors import InputError
 
 # The order actions are applied in: a role before the ACL naming it, a group before its members.
-ORDER = ('create_role', 'update_role', 'create_group', 'update_group', 'create_user', 'update_user', 'add_acl',
-         'delete_acl', 'disable_user', 'delete_user', 'delete_group', 'delete_role')
+ORDER = ('create_role', 'update_role', 'create_group', 'update_group', 'create_user', 'update_user', 'create_token',
+         'rotate_token', 'add_acl', 'delete_acl', 'delete_token', 'disable_user', 'delete_user', 'delete_group',
+         'delete_role')
+# Roles reclaim never removes: they belong to no template.
+FIXED_ROLES = (AUTOMATION_ROLE, _access_terminals.TERMINAL_ROLE)
 ATTRS = ('enable', 'expire', 'firstname', 'lastname', 'email', 'comment')
 
 
@@ -62,20 +66,39 @@ def _scoped_groups(desired, actual):
     return out
 
 
-def _live_privileges(privs, actual, where):
-    """PVE 9 names, translated for the cluster's version (PVE 8: VM.GuestAgent.* -> VM.Monitor)."""
+# On PVE 8 every guest-agent call, exec and file-write included, checks VM.Monitor (qemu-server stable-bookworm
+# src/PVE/API2/Qemu/Agent.pm `register_command`: `$perm //= 'VM.Monitor'`, and the exec/file-write/set-user-password
+# handlers); PVE 9 split it into VM.GuestAgent.* (pve-access-control master src/PVE/AccessControl.pm `$privgroups`).
+# So VM.Monitor is granted on PVE 8 only to roles that may run commands anyway, and to the automation role, whose
+# guest-agent reads (addresses, logged-in users) the pool's in-use checks need and which configures the VMs anyway.
+PVE8_MONITOR_FROM = ('VM.GuestAgent.Unrestricted', 'VM.GuestAgent.FileWrite')
+
+
+def _live_privileges(role, privs, actual, warnings):
+    """PVE 9 names, translated for the cluster's version. On PVE 8, VM.GuestAgent.* becomes VM.Monitor only for
+    roles that hold an exec-level agent privilege; read-only roles lose guest-agent access (warned), because
+    VM.Monitor would let them run commands as SYSTEM."""
     live = actual.get('privileges')
     if not live:
         return set(privs)
-    out = set()
+    out, dropped = set(), []
+    where = 'role ' + role
+    exec_level = role == AUTOMATION_ROLE or any(p in privs for p in PVE8_MONITOR_FROM)
     for priv in privs:
         if priv in live:
             out.add(priv)
         elif priv.startswith('VM.GuestAgent.') and 'VM.Monitor' in live:
-            out.add('VM.Monitor')
+            if exec_level:
+                out.add('VM.Monitor')
+            else:
+                dropped.append(priv)
         else:
             raise InputError("privilege '{0}' is not known to this Proxmox VE".format(priv), where=where,
                              hint='this cluster runs an older PVE: drop the privilege from the template')
+    if dropped:
+        warnings.append('{0}: {1} not granted on this PVE 8 cluster: there the guest agent needs VM.Monitor, which '
+                        'also allows running commands on the desktops; desktop addresses and logged-in users are '
+                        'not shown to this role until PVE 9'.format(where, ', '.join(sorted(dropped))))
     return out
 
 
@@ -105,6 +128,10 @@ def _check_users(desired, actual, final):
 def plan(desired, actual):
     """(actions in ORDER, warnings). Raises InputError before anything is written."""
     actions, warnings = [], []
+    terminals = desired.get('terminals') or {}
+    term_users = set(t['user'] for t in terminals.values()) | set(
+        uid for uid, u in actual['users'].items() if _access_terminals.is_terminal_user(uid, u['comment']))
+    desired = dict(desired, acl=desired['acl'] | _access_terminals.acl_wanted(terminals))
     gone = _gone_groups(desired, actual)
     scoped = _scoped_groups(desired, actual)
     ours = set(g for g in set(actual['groups']) | set(desired['groups']) if _group_meta(desired, actual, g))
@@ -126,7 +153,7 @@ def plan(desired, actual):
         lost[uid] = (have & ours) - new
     _check_users(desired, actual, final)
     for role, privs in sorted(desired['roles'].items()):
-        privs = _live_privileges(privs, actual, 'role ' + role)
+        privs = _live_privileges(role, privs, actual, warnings)
         have = actual['roles'].get(role)
         if have is None:
             actions.append(_action('create_role', role, privs=sorted(privs)))
@@ -137,16 +164,22 @@ def plan(desired, actual):
             actions.append(_action('create_group', gid, info['store'], comment=info['comment']))
         elif actual['groups'][gid]['comment'] != info['comment']:
             actions.append(_action('update_group', gid, info['store'], comment=info['comment']))
-    for uid in sorted(final):
+    for uid in sorted(set(final) - term_users):
         actions.extend(_user_actions(uid, desired, actual, final[uid], lost[uid], ours, gone, warnings))
-    for entry in sorted(desired['acl'] - actual['acl']):
+    term_actions = _access_terminals.plan(terminals, actual, _action, _acl_action)
+    actions.extend(term_actions)
+    # A rotated token is made anew: its ACL entries are set again.
+    rotated = set(a['id'] for a in term_actions if a['op'] == 'rotate_token')
+    have_acl = set(e for e in actual['acl'] if not (e[1] == 'token' and e[2] in rotated))
+    for entry in sorted(desired['acl'] - have_acl):
         actions.append(_acl_action('add_acl', entry))
     actions.extend(_acl_removals(desired, actual, scoped, gone))
     for gid, why in sorted(gone.items()):
         actions.append(_action('delete_group', gid, _group_meta(desired, actual, gid)['store'], reason=why))
     if desired['reclaim']:
         for role, have in sorted(actual['roles'].items()):
-            if role.startswith(ROLE_PREFIX) and not have['special'] and role not in desired['roles']:
+            if role.startswith(ROLE_PREFIX) and not have['special'] and role not in desired['roles'] \
+                    and role not in FIXED_ROLES:
                 actions.append(_action('delete_role', role, reason='no template uses it'))
     actions.sort(key=lambda a: ORDER.index(a['op']))
     return actions, warnings
@@ -205,7 +238,7 @@ def _acl_removals(desired, actual, scoped, gone):
             continue  # goes with its group
         ours = (kind == 'group' and ugid in scoped) or (role in tpl_roles and path in pools)
         dropped_role = desired['reclaim'] and role.startswith(ROLE_PREFIX) and role not in desired['roles'] \
-            and role != AUTOMATION_ROLE
+            and role not in FIXED_ROLES
         if (desired['exclusive'] and ours) or dropped_role:
             out.append(_acl_action('delete_acl', entry))
     return out
@@ -213,10 +246,16 @@ def _acl_removals(desired, actual, scoped, gone):
 
 def diff(actions, actual):
     """Before/after of every role, group, user and ACL entry the plan touches."""
-    before = {'roles': {}, 'groups': {}, 'users': {}, 'acl': []}
-    after = {'roles': {}, 'groups': {}, 'users': {}, 'acl': []}
+    before = {'roles': {}, 'groups': {}, 'users': {}, 'acl': [], 'tokens': {}}
+    after = {'roles': {}, 'groups': {}, 'users': {}, 'acl': [], 'tokens': {}}
     for act in actions:
         op, oid, det = act['op'], act['id'], act['detail']
+        if op.endswith('_token'):   # no secret in the diff: a token is there (privsep 1) or not
+            if op != 'create_token':
+                before['tokens'][oid] = {'privsep': 1}
+            if op != 'delete_token':
+                after['tokens'][oid] = {'privsep': 1, 'new_secret': True}
+            continue
         kind = op.split('_', 1)[1] + 's' if op.split('_', 1)[1] != 'acl' else 'acl'
         if kind == 'acl':
             (after if op == 'add_acl' else before)['acl'].append(oid)

@@ -49,12 +49,14 @@ AUTOMATION_PRIVILEGES = (
                         '/nodes/{node}/storage/{storage}/content (ISOs)'),
     ('Datastore.AllocateSpace', 'desktop_pool: clone (target storage); golden image build: POST /nodes/{node}/qemu '
                                 '(disks); desktop_power: POST /nodes/{node}/vzdump (backup storage)'),
+    ('Datastore.AllocateTemplate', 'golden image build: POST /nodes/{node}/storage/{storage}/upload (the answer '
+                                   'ISO) and DELETE of it after the build (pve-storage Status.pm, upload)'),
     ('SDN.Use', 'clone and POST /nodes/{node}/qemu with netN: SDN.Use on /sdn/zones/localnetwork/{bridge}'),
     ('VM.Clone', 'desktop_pool, golden image build: POST /nodes/{node}/qemu/{vmid}/clone (on the template)'),
     ('VM.Allocate', 'desktop_pool: clone target (/pool/store-<code>), DELETE .../qemu/{vmid}; golden image build: '
                     'POST /nodes/{node}/qemu, POST .../template'),
     ('VM.Config.Options', 'PUT .../config: name, tags, description, protection, agent, onboot'),
-    ('VM.Config.HWType', 'PUT .../config: usbN (usb_device: spice / mapping=), vga qxl, spice_enhancements'),
+    ('VM.Config.HWType', 'PUT .../config: usbN (usb_device: spice / mapping=), vga qxl'),  # spice_enhancements: root@pam only
     ('VM.Config.CPU', 'PUT .../config: cores, sockets, cpu (desktop profile)'),
     ('VM.Config.Memory', 'PUT .../config: memory, balloon (desktop profile)'),
     ('VM.Config.Network', 'PUT .../config: netN (store bridge / VLAN)'),
@@ -69,7 +71,8 @@ AUTOMATION_PRIVILEGES = (
     ('Mapping.Audit', 'usb_mapping, usb_device: GET /cluster/mapping/usb'),
     ('Mapping.Modify', 'usb_mapping: POST /cluster/mapping/usb, PUT/DELETE /cluster/mapping/usb/{id}'),
     ('Mapping.Use', 'usb_device: PUT .../config usbN=mapping=<id> (checked on /mapping/usb/<id>)'),
-    ('User.Modify', 'store_access: POST/PUT/DELETE /access/users (group membership, enable, expire)'),
+    ('User.Modify', 'store_access: POST/PUT/DELETE /access/users (group membership, enable, expire); store '
+                    'terminals: POST/DELETE /access/users/{userid}/token/{tokenid}'),
     ('Group.Allocate', 'store_access: POST/PUT/DELETE /access/groups'),
     ('Realm.AllocateUser', 'store_access: POST/DELETE /access/users (checked on /access/realm/<realm>)'),
     ('Permissions.Modify', 'store_access: PUT /access/acl (grant and revoke the store groups\' ACLs)'),

@@ -115,6 +115,44 @@ options:
         (PVE 9 names), C(scope) (C(store) or C(global)), C(role), C(group), C(one_store), C(description).
     type: dict
     default: {}
+  terminals:
+    description:
+      - Store terminals (kiosk thin clients), each with an API token of its own that may open, wake and watch its
+        desktop(s) and nothing else - role C(StoredeskTerminal) (C(VM.Console) for C(spiceproxy), C(VM.PowerMgmt)
+        for C(status/start) and C(status/resume), C(VM.Audit) for C(status/current)) on C(/vms/<vmid>) of each
+        desktop.
+      - The tokens are privilege-separated tokens of the store's user C(storedesk-terminals-<code>@pve), which
+        holds the role on the store's pool and cannot log in (no password).
+      - A token's secret is returned once, in RV(terminals), when the token is made (or rotated). Register the
+        result with C(no_log) and hand the secret to the terminal (the C(storedesk.vdi.thin_client) role does).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Terminal name, also the token name (C(storedesk-terminals-sh-0001@pve!sh-0001-t01)).
+        type: str
+        required: true
+      store:
+        description: Store code of the terminal; its desktops must be in the pool C(store-<code>).
+        type: str
+        required: true
+      desktops:
+        description:
+          - Desktops (names or VMIDs) the terminal may open; the first is its own, the others fallbacks.
+          - Each run moves the token's ACL to the desktops' current VMIDs (a re-created desktop keeps working).
+        type: list
+        elements: str
+        default: []
+      rotate:
+        description: Make a new secret (the old one stops working at once). The token's ACL is set again.
+        type: bool
+        default: false
+      state:
+        description: C(absent) offboards the terminal - its token is deleted, which revokes it at once.
+        type: str
+        choices: [present, absent]
+        default: present
   automation_acl:
     description: Users or API tokens (C(automation@pve!storedesk)) that get C(StoredeskAutomation) on C(/).
     type: list
@@ -171,6 +209,16 @@ EXAMPLES = r'''
     stores: "{{ east_stores }}"
     exclusive: true
   diff: true
+
+- name: Tokens for two terminals of a store (the secret is only in the registered result)
+  storedesk.vdi.store_access:
+    api_host: pve-east.example.com
+    terminals:
+      - {name: sh-0001-t01, store: sh-0001, desktops: [sh-0001-d7101, sh-0001-d7102]}
+      - {name: sh-0001-t02, store: sh-0001, desktops: [sh-0001-d7102]}
+      - {name: sh-0001-t09, store: sh-0001, state: absent}
+  register: terminal_access
+  no_log: true
 '''
 
 RETURN = r'''
@@ -189,6 +237,14 @@ stores:
   returned: always
   type: dict
   sample: {sh-0001: {clerk: {group: store-sh-0001-clerk, members: [wang.wei@corp-ad]}}}
+terminals:
+  description:
+    - Per terminal its store, state, API token id and desktops (name, VMID, node). C(api_token_secret) only when
+      the token was made or rotated in this run (PVE shows a secret once); never in check mode.
+  returned: always
+  type: dict
+  sample: {sh-0001-t01: {store: sh-0001, state: present, api_token_id: "storedesk-terminals-sh-0001@pve!sh-0001-t01",
+           desktops: [{name: sh-0001-d7101, vmid: 7101, node: pve-e1}]}}
 api_requests:
   description: API requests this run made.
   returned: always
@@ -197,7 +253,8 @@ api_requests:
 
 import time
 
-from ansible_collections.storedesk.vdi.plugins.module_utils import _access_apply, _access_desired, _access_plan
+from ansible_collections.storedesk.vdi.plugins.module_utils import (_access_apply, _access_desired, _access_plan,
+                                                                    _access_terminals)
 from ansible_collections.storedesk.vdi.plugins.module_utils._access_model import normalize, read_access
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import pve_module, run_module
 
@@ -214,6 +271,10 @@ ARGSPEC = dict(
         staff=dict(type='list', elements='dict', default=[], options=STAFF))),
     global_staff=dict(type='list', elements='dict', options=STAFF),
     templates=dict(type='dict', default={}),
+    terminals=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str', required=True), store=dict(type='str', required=True),
+        desktops=dict(type='list', elements='str', default=[]), rotate=dict(type='bool', default=False),
+        state=dict(type='str', choices=['present', 'absent'], default='present'))),
     automation_acl=dict(type='list', elements='str', default=[]),
     exclusive=dict(type='bool', default=False),
     reclaim=dict(type='bool', default=False),
@@ -248,20 +309,25 @@ def store_view(desired, actual, actions):
 def execute(module, client):
     desired = _access_desired.build_desired(module.params, int(time.time()))
     actual = normalize(read_access(client))
+    if desired['terminals']:
+        _access_terminals.resolve(desired['terminals'], client.get('/cluster/resources', type='vm'))
     actions, warnings = _access_plan.plan(desired, actual)
     for text in warnings:
         module.warn(text)
     for code, store in sorted(desired['stores'].items()):
         if store['state'] == 'present' and 'store-' + code not in actual['pools']:
             module.warn('store {0}: pool store-{0} does not exist yet; its ACL is set all the same'.format(code))
+    secrets = {}
     if actions and not module.check_mode:
         passwords = dict((uid, u['password']) for uid, u in desired['users'].items() if u['password'])
-        _access_apply.apply(client, actions, passwords, parallel=module.params['parallel'])
+        _access_apply.apply(client, actions, passwords, parallel=module.params['parallel'], secrets=secrets)
     summary = {}
     for act in actions:
         summary[act['op']] = summary.get(act['op'], 0) + 1
     result = {'changed': bool(actions), 'plan': actions, 'summary': summary,
-              'stores': store_view(desired, actual, actions), 'api_requests': client.stats['requests']}
+              'stores': store_view(desired, actual, actions),
+              'terminals': _access_terminals.view(desired['terminals'], secrets),
+              'api_requests': client.stats['requests']}
     if module._diff:
         result['diff'] = _access_plan.diff(actions, actual)
     return result

@@ -287,7 +287,8 @@ def test_a_token_with_only_the_automation_role_can_run_the_modules(alab):
     ok(session, 'POST', vm(2301, '/config'), tags='storedesk;store-sh-0003', usb1='spice', cores=2)
     # and no more than that: it may not touch what only root may.
     assert status(session, 'PUT', vm(2301, '/config'), usb2='host=046d:c52b') == 500   # root@pam only
-    assert status(session, 'PUT', vm(2301, '/config'), hookscript='local:snippets/x.pl') == 403
+    # hookscript: PVE checks the snippet exists first (400, check_hookscript), then root@pam only (500)
+    assert status(session, 'PUT', vm(2301, '/config'), hookscript='local:snippets/x.pl') == 400
 
 
 def test_accounts_playbook_onboard_offboard_with_survey_vars(alab, tmp_path):

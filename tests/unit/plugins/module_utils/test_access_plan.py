@@ -4,10 +4,11 @@ import copy
 
 import pytest
 
-from ansible_collections.storedesk.vdi.plugins.module_utils import _access_desired, _access_plan
+from ansible_collections.storedesk.vdi.plugins.module_utils import _access_desired, _access_plan, _access_terminals
 from ansible_collections.storedesk.vdi.plugins.module_utils._access_model import normalize, desktop_privileges
 from ansible_collections.storedesk.vdi.plugins.module_utils._access_templates import (AUTOMATION_PRIVILEGES,
                                                                                      PVE9_PRIVILEGES, TEMPLATES)
+from ansible_collections.storedesk.vdi.plugins.module_utils._access_terminals import TERMINAL_PRIVILEGES
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import InputError
 from ansible_collections.storedesk.vdi.plugins.modules.access_report import build_report
 
@@ -228,9 +229,13 @@ def test_foreign_group_with_our_name_is_an_error():
 def test_pve8_privileges_are_translated():
     pve8 = sorted(p for p in PVE9_PRIVILEGES if not p.startswith('VM.GuestAgent.')) + ['VM.Monitor']
     raw = empty_raw(roles=[{'roleid': 'Administrator', 'privs': ','.join(pve8), 'special': 1}])
-    (actions, _w), _d, _a = run(params(), raw)
-    auditor = next(a for a in actions if a['id'] == 'StoredeskAuditor')
-    assert 'VM.Monitor' in auditor['detail']['privs'] and 'VM.GuestAgent.Audit' not in auditor['detail']['privs']
+    (actions, warnings), _d, _a = run(params(), raw)
+    privs = {a['id']: a['detail']['privs'] for a in actions if a['op'] == 'create_role'}
+    # VM.Monitor allows guest-agent exec on PVE 8: only the automation role (which runs commands anyway) gets it.
+    assert 'VM.Monitor' in privs['StoredeskAutomation']
+    assert not [r for r, p in privs.items() if r != 'StoredeskAutomation' and 'VM.Monitor' in p], privs
+    assert not [r for r, p in privs.items() if any(x.startswith('VM.GuestAgent.') for x in p)], privs
+    assert any('role StoredeskAuditor: VM.GuestAgent.Audit not granted on this PVE 8 cluster' in w for w in warnings)
     raw['roles'][0]['privs'] = ','.join(p for p in pve8 if p != 'Mapping.Use')
     with pytest.raises(InputError) as err:
         run(params(), raw)
@@ -285,3 +290,82 @@ def test_automation_privileges_are_pve9_privileges_each_with_a_reason():
     for tpl in TEMPLATES.values():
         assert set(tpl['privileges']) <= PVE9_PRIVILEGES
     assert 'VM.Allocate' not in TEMPLATES['hq_operator']['privileges']   # no destroy
+
+
+# ----------------------------------------------------------------------------- store terminals (issue 18)
+
+RESOURCES = [{'type': 'qemu', 'vmid': 7101, 'name': 'a-d7101', 'node': 'n1', 'pool': 'store-a'},
+             {'type': 'qemu', 'vmid': 7102, 'name': 'a-d7102', 'node': 'n2', 'pool': 'store-a'},
+             {'type': 'qemu', 'vmid': 7201, 'name': 'b-d7201', 'node': 'n1', 'pool': 'store-b'}]
+
+
+def term_run(terminals, raw=None, **kw):
+    desired = _access_desired.build_desired(params(terminals=terminals, **kw), NOW)
+    _access_terminals.resolve(desired['terminals'], RESOURCES)
+    actual = normalize(raw or empty_raw())
+    # The shipped templates' roles and groups are planned too: keep what concerns terminals.
+    return [a for a in _access_plan.plan(desired, actual)[0] if 'erminal' in a['id']]
+
+
+def with_token(raw, user, token):
+    raw = copy.deepcopy(raw)
+    for u in raw['users']:
+        if u['userid'] == user:
+            u['tokens'] = [{'tokenid': token, 'privsep': 1}]
+    return raw
+
+
+def test_a_terminal_gets_a_token_on_its_own_desktops_only():
+    actions = term_run([{'name': 't01', 'store': 'a', 'desktops': ['a-d7101', '7102']}])
+    ops = [(a['op'], a['id']) for a in actions]
+    user, token = 'storedesk-terminals-a@pve', 'storedesk-terminals-a@pve!t01'
+    assert ('create_role', 'StoredeskTerminal') in ops and ('create_user', user) in ops
+    assert next(a for a in actions if a['op'] == 'create_role' and a['id'] == 'StoredeskTerminal')['detail'][
+        'privs'] == ['VM.Audit', 'VM.Console', 'VM.PowerMgmt']
+    assert ops.index(('create_user', user)) < ops.index(('create_token', token))
+    acl = sorted(a['id'] for a in actions if a['op'] == 'add_acl')
+    assert acl == ['/pool/store-a StoredeskTerminal user:' + user, '/vms/7101 StoredeskTerminal token:' + token,
+                   '/vms/7102 StoredeskTerminal token:' + token]
+    assert all(ops.index(('create_token', token)) < ops.index(('add_acl', i)) for i in acl)
+    # Applied, the same input plans nothing.
+    raw = with_token(simulate(empty_raw(), actions), user, 't01')
+    raw['users'] = [dict(u, comment='storedesk: terminals store=a') if u['userid'] == user else u
+                    for u in raw['users']]
+    assert term_run([{'name': 't01', 'store': 'a', 'desktops': ['a-d7101', '7102']}], raw) == []
+
+
+def test_a_terminal_offboarded_loses_its_token_and_a_moved_desktop_its_acl():
+    user, token = 'storedesk-terminals-a@pve', 'storedesk-terminals-a@pve!t01'
+    raw = empty_raw(roles=[ADMIN, {'roleid': 'StoredeskTerminal', 'privs': 'VM.Audit,VM.Console,VM.PowerMgmt'}],
+                    acl=[{'path': '/vms/7101', 'type': 'token', 'ugid': token, 'roleid': 'StoredeskTerminal',
+                          'propagate': 1},
+                         {'path': '/pool/store-a', 'type': 'user', 'ugid': user, 'roleid': 'StoredeskTerminal',
+                          'propagate': 1}])
+    raw['users'].append({'userid': user, 'enable': 1, 'comment': 'storedesk: terminals store=a',
+                         'tokens': [{'tokenid': 't01', 'privsep': 1}]})
+    gone = term_run([{'name': 't01', 'store': 'a', 'state': 'absent'}], raw)
+    assert [(a['op'], a['id']) for a in gone] == [('delete_token', token)]
+    moved = term_run([{'name': 't01', 'store': 'a', 'desktops': ['a-d7102']}], raw)
+    assert sorted((a['op'], a['detail'].get('path')) for a in moved) == [('add_acl', '/vms/7102'),
+                                                                         ('delete_acl', '/vms/7101')]
+    rotated = term_run([{'name': 't01', 'store': 'a', 'desktops': ['a-d7101'], 'rotate': True}], raw)
+    assert [(a['op'], a['detail'].get('path')) for a in rotated] == [('rotate_token', None), ('add_acl', '/vms/7101')]
+    # The terminal user is never taken for staff without a store (reclaim would disable it otherwise).
+    assert term_run([], raw, reclaim=True) == []
+
+
+@pytest.mark.parametrize('entry, field, text', [
+    ({'name': '01', 'store': 'a', 'desktops': ['a-d7101']}, 'terminals[0] (01).name', 'cannot name a PVE API token'),
+    ({'name': 't1', 'store': 'a'}, 'terminals[0] (t1).desktops', 'needs at least one desktop'),
+    ({'name': 't1', 'store': 'a', 'desktops': ['b-d7201']}, 'terminals[0] (t1).desktops', 'not in pool store-a'),
+    ({'name': 't1', 'store': 'a', 'desktops': ['nope']}, 'terminals[0] (t1).desktops', 'desktop nope not found'),
+])
+def test_terminal_input_errors_name_the_terminal_and_field(entry, field, text):
+    with pytest.raises(InputError) as err:
+        term_run([entry])
+    assert text in str(err.value) and field in str(err.value) and err.value.hint
+
+
+def test_terminal_privileges_are_the_ones_the_calls_check():
+    assert [p for p, _why in TERMINAL_PRIVILEGES] == ['VM.Console', 'VM.PowerMgmt', 'VM.Audit']
+    assert all(p in PVE9_PRIVILEGES for p, _why in TERMINAL_PRIVILEGES)
