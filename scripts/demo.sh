@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
+export STOREDESK_REPORT_DIR="$PWD/reports"   # the demo keeps its reports in the checkout
 started=$(date +%s)
 mkdir -p reports
 stamp="reports/.demo-$started"
@@ -30,5 +31,9 @@ phase rollout playbooks/rollout.yml
 event_stores=sh-0001,sh-0002,sh-0003,sh-0004,sh-0005,hz-0101,hz-0102,hz-0103
 phase event-scale playbooks/scale_event.yml -e "stores=$event_stores"
 phase reclaim playbooks/reclaim.yml -e "stores=$event_stores" -e reclaim_backup=none
+# Daily operation: the KPI review of every store (history in reports/kpi-history.sqlite, exported for
+# Prometheus), then the store inspection pages; reports/index.html is the estate at a glance.
+phase review playbooks/review.yml -e review_prometheus="$PWD/reports/storedesk.prom"
+phase inspect playbooks/inspect.yml
 python3 scripts/demo_summary.py --since "$stamp" --total "$(( $(date +%s) - started ))" "${timings[@]}"
 rm -f "$stamp"

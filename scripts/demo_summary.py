@@ -26,6 +26,12 @@ def headline(phase, data):
     if phase == 'reclaim':
         return 'destroyed {0} desktop(s), kept {1} (with the reasons in the report)'.format(
             len(data.get('destroyed', [])), len(data.get('kept', [])))
+    if phase == 'review':
+        stores = data.get('stores', [])
+        failing = [s['store'] for s in stores if s.get('verdict') == 'FAIL']
+        return '{0} stores reviewed, {1} missed a KPI{2}; {3} change(s) since the last review; {4} drift(s)'.format(
+            len(stores), len(failing), ' (worst first: ' + ', '.join(failing[:4]) + ')' if failing else '',
+            len(data.get('changes', [])), len(data.get('drift') or []))
     keys = [k for k in ('summary', 'totals') if isinstance(data.get(k), dict)]
     if keys:
         return ', '.join('{0} {1}'.format(k, v) for k, v in list(data[keys[0]].items())[:5])
@@ -52,12 +58,18 @@ def main():
         phase = {'golden-image': 'golden_image', 'event-scale': 'scale_event'}.get(name, name)
         found = by_phase.get(phase) or by_phase.get(name) or []
         line = headline(phase, found[-1][1]) if found else ''
+        if phase == 'inspect':   # one report per store: inspect-<store>
+            pages = [runs[-1][1] for key, runs in by_phase.items() if key.startswith('inspect-')]
+            line = '{0} store page(s), {1} open problem(s)'.format(
+                len(pages), sum(len(p.get('problems', [])) for p in pages))
         print('{0:<14} {1:>5}s  {2}'.format(name, secs, line[:110]))
     print('{0:<14} {1:>5}s'.format('total', args.total))
     print('\nreports (HTML for people, JSON for machines):')
     for path in reports:
         html = path[:-5] + '.html'
         print('  ' + (html if os.path.exists(html) else path))
+    if os.path.exists('reports/index.html'):
+        print('  reports/index.html (the estate at a glance: every store, every report)')
     audit = 'reports/audit.jsonl'
     if os.path.exists(audit):
         with open(audit) as fh:
