@@ -27,7 +27,9 @@ requirements:
     E(ANSIBLE_CALLBACKS_ENABLED)
 options:
   path:
-    description: File the lines are appended to (created with mode 0600; its directory must exist).
+    description:
+      - File the lines are appended to (created with mode 0600; a missing directory is created with mode 0700).
+      - Keep it outside the collection, which may be installed read-only (the default is in the user's home).
     type: path
     default: ~/.ansible/storedesk-audit.jsonl
     env:
@@ -214,6 +216,8 @@ class CallbackModule(CallbackBase):
 
     def _append(self, text):
         try:
+            if not os.path.isdir(os.path.dirname(self.path) or '.'):
+                os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             with os.fdopen(fd, 'a', encoding='utf-8') as fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)

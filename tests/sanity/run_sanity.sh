@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# ansible-test sanity on the collection as it is built: the files galaxy.yml does not ignore,
-# laid out under ansible_collections/storedesk/vdi in a temporary directory.
+# ansible-test sanity on the collection as users get it: the BUILT tarball (galaxy.yml's build_ignore applied)
+# unpacked under ansible_collections/storedesk/vdi in a temporary directory, plus tests/sanity/ignore-*.txt.
+#   VENV=<venv with the ansible-core to test>  (default .venv)   TARBALL=<built collection> (default: build one)
+# Extra arguments go to `ansible-test sanity` (e.g. --test validate-modules).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-VENV="${VENV:-$ROOT/.venv}"
+VENV="$(cd "${VENV:-$ROOT/.venv}" && pwd)"
 PY="$VENV/bin/python"
+PYVER="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 DEST="$WORK/ansible_collections/storedesk/vdi"
 mkdir -p "$DEST"
 
-# The bootstrap script ansible-test downloads; where the download is unreachable, our stand-in.
-PIP_VER="$("$PY" -c 'from ansible_test._internal.python_requirements import PIP_VERSION as v; print(v)' 2>/dev/null \
-  || "$PY" -c 'import ansible_test._internal.bootstrap as b; print(b.PIP_VERSION)' 2>/dev/null || echo 24.2)"
+# ansible-test bootstraps pip in its venvs with get-pip-<ver>.py, downloaded unless cached in
+# ~/.ansible/test/cache; the version depends on ansible-test (23.1.2, 24.2, 25.2, ...). Where the download is
+# unreachable, our stand-in (get_pip_standin.py) is cached under that version's name.
+PIP_VER="$("$PY" - "$PYVER" <<'PYEOF'
+import sys, types
+from ansible_test._internal.python_requirements import get_venv_packages
+print(get_venv_packages(types.SimpleNamespace(version=sys.argv[1]))['pip'])
+PYEOF
+)"
 CACHE="$HOME/.ansible/test/cache/get_pip_${PIP_VER//./_}.py"
 if [ ! -s "$CACHE" ]; then
   mkdir -p "$(dirname "$CACHE")"
@@ -26,26 +35,14 @@ PYEOF
   fi
 fi
 
-# Copy what the built artifact holds (build_ignore), plus the sanity ignore files.
-"$PY" - "$ROOT" "$DEST" <<'PYEOF'
-import fnmatch, os, shutil, sys, yaml
-root, dest = sys.argv[1:]
-ignore = yaml.safe_load(open(os.path.join(root, 'galaxy.yml')))['build_ignore']
-for entry in sorted(os.listdir(root)):
-    if entry.startswith('.') or any(fnmatch.fnmatch(entry, pat) for pat in ignore):
-        continue
-    src = os.path.join(root, entry)
-    if os.path.isdir(src):
-        shutil.copytree(src, os.path.join(dest, entry), ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
-    else:
-        shutil.copy2(src, dest)
-sanity = os.path.join(root, 'tests', 'sanity')
-os.makedirs(os.path.join(dest, 'tests', 'sanity'))
-for name in os.listdir(sanity):
-    if name.startswith('ignore-'):
-        shutil.copy2(os.path.join(sanity, name), os.path.join(dest, 'tests', 'sanity', name))
-PYEOF
+if [ -z "${TARBALL:-}" ]; then
+  "$VENV/bin/ansible-galaxy" collection build --force --output-path "$WORK" "$ROOT" >/dev/null
+  TARBALL="$(ls "$WORK"/storedesk-vdi-*.tar.gz)"
+fi
+tar -xzf "$TARBALL" -C "$DEST"
+mkdir -p "$DEST/tests/sanity"
+cp "$ROOT"/tests/sanity/ignore-*.txt "$DEST/tests/sanity/" 2>/dev/null || true
 
 cd "$DEST"
 git init -q . && git add -A && git -c user.email=ci@localhost -c user.name=ci commit -qm sanity
-"$VENV/bin/ansible-test" sanity --python 3.11 --color no "$@"
+"$VENV/bin/ansible-test" sanity --python "$PYVER" --color no "$@"
