@@ -14,7 +14,8 @@ from test_review import desktops
 from ansible_collections.storedesk.vdi.plugins.module_utils import _kpi_history as kh
 
 
-def test_inspection_page_of_a_store(lab, tmp_path):
+def test_inspection_page_of_a_store(fresh_lab, tmp_path):
+    lab = fresh_lab      # a lab of its own: other tests in the worker share the session lab (USB mappings, pools)
     desktops(lab, 'sh-0005', (4551, 4552))
     lab.fleets['east'].desktop(4551).printers['Receipt'] = {'driver': 'EPSON TM-T88VI Receipt',
                                                             'port': 'IP_10.21.5.50', 'shared': False}

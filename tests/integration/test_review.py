@@ -45,7 +45,8 @@ def _tail(proc):
     return (out[at - 300:at + 3000] if at >= 0 else out[-4000:]) + proc.stderr[-2000:]
 
 
-def test_review_keeps_history_and_shows_the_trend(lab, tmp_path):
+def test_review_keeps_history_and_shows_the_trend(fresh_lab, tmp_path):
+    lab = fresh_lab      # a lab of its own: other tests in the worker share the session lab (USB mappings, pools)
     desktops(lab, 'sh-0003', (4531, 4532))
     history = str(tmp_path / 'kpi.sqlite')
     prom = str(tmp_path / 'textfile' / 'storedesk.prom')
