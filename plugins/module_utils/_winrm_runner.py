@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -319,5 +320,10 @@ def run_on_desktops(options, desktops, script, payload=None, idempotent=True, se
         data = payload(desktop) if callable(payload) else (payload or {})
         return run_on_desktop(options, desktop, script, data, idempotent, session_factory)
 
+    # pywinrm's proxy=None is proxies {'no_proxy': '*'}; requests then wraps every request in
+    # utils.set_environ('no_proxy', '*'), which deletes the variable afterwards when it was unset: two threads
+    # race into KeyError: 'no_proxy' (seen in the faults scenario). An empty no_proxy means the same as an unset
+    # one (urllib's getproxies_environment skips empty values) and is restored instead of deleted.
+    os.environ.setdefault('no_proxy', '')
     with ThreadPoolExecutor(max_workers=min(options.concurrency, len(desktops))) as pool:
         return list(pool.map(one, desktops))
