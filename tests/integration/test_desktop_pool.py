@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+import requests
 import yaml
 
 from conftest import ROOT, api, api_get, lab_env, run_module, run_playbook, start_lab
@@ -40,7 +41,12 @@ def vms_of(lab, codes, region='east'):
             continue
         # name, status and template lag in /cluster/resources (RRD cache, as on PVE): read them live per VM
         base = '/nodes/{0}/qemu/{1}'.format(item['node'], item['vmid'])
-        config = api_get(session, base + '/config')
+        try:
+            config = api_get(session, base + '/config')
+        except requests.HTTPError as err:
+            if 'does not exist' not in str(err):
+                raise
+            continue              # destroyed between the two reads (a task PVE was still running)
         item = dict(item, name=config.get('name') or '', template=config.get('template', 0),
                     status=api_get(session, base + '/status/current').get('status'))
         if item.get('template'):
