@@ -4,6 +4,7 @@ pattern, port 0), and a plain requests client: what the lab-extension tests driv
 import asyncio
 import threading
 
+import pytest
 import requests
 from fakepve import settle
 from fakepve.certs import make_cert
@@ -12,6 +13,19 @@ from fakepve.certs import make_cert
 def make_pki(directory):
     """(certfile, keyfile) for 127.0.0.1."""
     return make_cert(str(directory), hosts=('127.0.0.1',))[:2]
+
+
+@pytest.fixture(scope='module')
+def pki(tmp_path_factory):
+    """(certfile, keyfile) for the module's served Pves (import it into the test module as a fixture)."""
+    return make_pki(tmp_path_factory.mktemp('pki'))
+
+
+def new_pve(cls):
+    """An unstarted `cls` (a fakepve composed with lab mixins) on 127.0.0.1, port 0, PVE time unscaled."""
+    pve = cls(host='127.0.0.1', port=0)
+    pve.time_scale = 0
+    return pve
 
 
 def serve(pve, pki):

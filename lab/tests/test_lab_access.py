@@ -4,7 +4,7 @@ import time
 
 import pytest
 from fakepve import FakePve
-from served_pve import Api, make_pki, message, serve
+from served_pve import Api, message, new_pve, pki, serve  # noqa: F401 - pki is a fixture
 
 from storedesk_lab.pve_access import BUILTIN_ROLES, AccessControlApi
 
@@ -13,16 +13,10 @@ class Pve(AccessControlApi, FakePve):
     pass
 
 
-@pytest.fixture(scope='module')
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp('pki'))
-
-
 @pytest.fixture
-def pve(pki):
+def pve(pki):  # noqa: F811 - the imported fixture
     """A started Pve on its own event loop in a thread (fakepve's pytest plugin pattern), port 0."""
-    pve = Pve(host='127.0.0.1', port=0)
-    pve.time_scale = 0
+    pve = new_pve(Pve)
     pve.add_vm(100, 'a-desk-01', pool='store-a')
     pve.add_vm(200, 'b-desk-01', pool='store-b')
     yield from serve(pve, pki)

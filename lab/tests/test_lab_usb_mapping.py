@@ -3,7 +3,7 @@
 
 import pytest
 from fakepve import FakePve
-from served_pve import Api, make_pki, message, serve
+from served_pve import Api, message, new_pve, pki, serve  # noqa: F401 - pki is a fixture
 
 from storedesk_lab.pve_access import AccessControlApi
 from storedesk_lab.pve_usb_mapping import UsbMappingApi, check_usb_config
@@ -13,16 +13,10 @@ class Pve(UsbMappingApi, AccessControlApi, FakePve):
     pass
 
 
-@pytest.fixture(scope='module')
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp('pki'))
-
-
 @pytest.fixture
-def pve(pki):
+def pve(pki):  # noqa: F811 - the imported fixture
     """A started Pve (two nodes, a clerk with VM.Config.HWType on store-a) on its own loop, port 0."""
-    pve = Pve(host='127.0.0.1', port=0)
-    pve.time_scale = 0
+    pve = new_pve(Pve)
     pve.add_node('pve2')
     pve.add_vm(100, 'a-desk-01', pool='store-a')
     pve.add_vm(101, 'a-desk-02', node='pve2', pool='store-a')

@@ -55,7 +55,11 @@ def invoke_cim_method(host, p, piped):
 
 @cmdlet('Get-PnpDevice', switches=['PresentOnly'], params=['Class'])
 def get_pnp_device(host, p, piped):
+    """The VM's USB devices, all present (the scripts always pass -PresentOnly; Windows without it also lists
+    devices seen before and gone now). -Class filters by PnP class, which the model does not know: refused."""
     from .model import pnp_entry, usb_devices
+    if p.get('class') is not None:
+        fail('storedesk fake desktop: Get-PnpDevice -Class is not modelled', 'NotImplemented')
     ctx = host.ctx
     devices = [pnp_entry(v, i) for i, v in enumerate(usb_devices(host.desktop, ctx.vm, ctx.mapping_lookup))]
     return [_obj('Microsoft.Management.Infrastructure.CimInstance#Win32_PnPEntity',
@@ -105,8 +109,8 @@ def get_printer_port(host, p, piped):
     found = [_obj('MSFT_TcpIpPrinterPort', {'Name': n, 'PrinterHostAddress': v.get('host', '')})
              for n, v in sorted(host.desktop.printer_ports.items()) if match(n)]
     if not found and p.get('name') is not None:
-        host.error(ErrorRecord('The specified port was not found.', 'ObjectNotFound',
-                               'Microsoft.Management.Infrastructure.CimException', 'HRESULT 0x80070706'), p)
+        host.error(ErrorRecord('The specified port was not found.', 'ObjectNotFound',          # 1796 = 0x704
+                               'Microsoft.Management.Infrastructure.CimException', 'HRESULT 0x80070704'), p)
     return found
 
 
@@ -168,8 +172,8 @@ def _check_driver_port(host, p):
 def add_printer(host, p, piped):
     name = to_str(p.get('name'))
     if _find(host.desktop.printers, name):
-        host.error(ErrorRecord('The specified printer already exists.', 'ResourceExists',
-                               'Microsoft.Management.Infrastructure.CimException', 'HRESULT 0x80070709'), p)
+        host.error(ErrorRecord('The specified printer already exists.', 'ResourceExists',      # 1802 = 0x70A
+                               'Microsoft.Management.Infrastructure.CimException', 'HRESULT 0x8007070a'), p)
         return []
     if p.get('drivername') is None or p.get('portname') is None:
         fail('storedesk fake desktop: Add-Printer without -DriverName/-PortName (a connection) is not modelled',

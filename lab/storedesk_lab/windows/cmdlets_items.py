@@ -46,14 +46,22 @@ def _reg_key(host, path, rel, store):
                 methods={'getvalue': get_value, 'getvaluenames': lambda: list(values)})
 
 
+def _existing_key(host, p, path):
+    """(store, relative path) of a registry key that exists; else a non-terminating not-found error, (None, None)."""
+    store, rel = host.registry.store(path)
+    if store is None or not store.exists(rel):
+        host.error_from(not_found(path), p)
+        return None, None
+    return store, rel
+
+
 @cmdlet('Get-ChildItem', positional=['Path'], params=['LiteralPath'], switches=['Recurse', 'Force'])
 def get_child_item(host, p, piped):
     out = []
     for path in _resolve(host, p):
         if split_registry(path):
-            store, rel = host.registry.store(path)
-            if store is None or not store.exists(rel):
-                host.error_from(not_found(path), p)
+            store, rel = _existing_key(host, p, path)
+            if store is None:
                 continue
             for name in store.children(rel):
                 child = rel + '\\' + name if rel else name
@@ -82,11 +90,9 @@ def get_item(host, p, piped):
     out = []
     for path in _resolve(host, p):
         if split_registry(path):
-            store, rel = host.registry.store(path)
-            if store is None or not store.exists(rel):
-                host.error_from(not_found(path), p)
-                continue
-            out.append(_reg_key(host, path, rel, store))
+            store, rel = _existing_key(host, p, path)
+            if store is not None:
+                out.append(_reg_key(host, path, rel, store))
             continue
         if host.files.is_file(path):
             out.append(_file_item(host, host.files.norm(path)))
@@ -121,9 +127,8 @@ def get_item_property(host, p, piped):
                 child = rel + '\\' + name
                 out.append(_property_object(path[:-2] + '\\' + name, store.values(child), names))
             continue
-        store, rel = host.registry.store(path)
-        if store is None or not store.exists(rel):
-            host.error_from(not_found(path), p)
+        store, rel = _existing_key(host, p, path)
+        if store is None:
             continue
         values = store.values(rel)
         if names is not None and not any(k.lower() == to_str(n).lower() for n in names for k in values):
@@ -363,7 +368,11 @@ def invoke_web_request(host, p, piped):
 def start_process(host, p, piped):
     code = host.native_process(to_str(p.get('filepath')), [to_str(a) for a in enumerate_value(p.get('argumentlist'))])
     if to_bool(p.get('passthru')):
-        return [_obj('System.Diagnostics.Process', {'ExitCode': code, 'Id': 4100, 'HasExited': True})]
+        # Without -Wait the process is still running when Start-Process returns (Start-Process.md, -Wait):
+        # its ExitCode is not there yet, so PowerShell reads $null.
+        done = to_bool(p.get('wait'))
+        return [_obj('System.Diagnostics.Process', {'ExitCode': code if done else None, 'Id': 4100,
+                                                     'HasExited': done})]
     return []
 
 

@@ -18,6 +18,10 @@ from .contracts import Context
 from .powershell import Execution, run_command_line, run_script
 
 MAX_SHELLS_PER_USER = 30
+# MaxEnvelopeSizekb: 150 KB documented (MicrosoftDocs/win32 desktop-src/WinRM/installation-and-configuration-for-
+# windows-remote-management.md); Windows 10 / Server 2019 and later ship 500. A larger SOAP message is answered
+# HTTP 413 with no fault (ansible-collections/ansible.windows#391, masterzen/winrm#156: not in MicrosoftDocs).
+MAX_ENVELOPE_BYTES = 150 * 1024
 AFTER_UNREAD_SECS = 30.0   # real seconds
 RESET = object()   # answer: abort the TCP connection
 
@@ -80,6 +84,7 @@ class Endpoint(object):
         self.fleet, self.vmid, self.desktop, self.ip = fleet, vmid, desktop, ip
         self.servers = []
         self.shells = {}
+        self.writers = set()      # open client connections, closed with the endpoint
         self.boot_mark = None
 
     async def start(self, port, tls_port=None, ssl_context=None):
@@ -92,13 +97,17 @@ class Endpoint(object):
     async def stop(self):
         for server in self.servers:
             server.close()
+        for writer in list(self.writers):   # wait_closed() does not close kept-alive connections
+            writer.close()
         for server in self.servers:
             await server.wait_closed()
         self.servers = []
+        await asyncio.sleep(0)              # let their handlers see the close
 
     # -- HTTP -----------------------------------------------------------------------------
     async def _serve(self, reader, writer, tls):
         conn = Connection(tls)
+        self.writers.add(writer)
         try:
             while True:
                 if not self._answers():
@@ -121,6 +130,7 @@ class Endpoint(object):
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
+            self.writers.discard(writer)
             if not writer.is_closing():
                 writer.close()
 
@@ -177,6 +187,8 @@ class Endpoint(object):
             return _http(401, b'', challenge)      # AllowUnencrypted=false: clear-text SOAP over http refused
         if not body:
             return _http(200, b'')                 # pywinrm's empty request that sets up encryption
+        if len(body) > MAX_ENVELOPE_BYTES:
+            return _http(413, b'')
         if not encrypted:
             self.desktop.count('soap_plain')
 
@@ -332,7 +344,8 @@ async def _read_request(reader):
     return method, headers, body
 
 
-REASONS = {200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 405: 'Method Not Allowed', 500: 'Internal Server Error'}
+REASONS = {200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 405: 'Method Not Allowed', 413: 'Request Entity Too Large',
+           500: 'Internal Server Error'}
 
 
 def _http(status, body, headers=(), content_type='application/soap+xml;charset=UTF-8'):

@@ -153,6 +153,30 @@ def test_printer_and_driver_names_match_case_insensitively_as_the_spooler_does()
                                      'share_name': None, 'comment': '', 'location': ''}
 
 
+def test_a_printer_needs_an_installed_driver_and_an_existing_port():
+    """Add-Printer -DriverName/-PortName name what must exist (PrintManagement/Add-Printer.md); Win32:
+    ERROR_UNKNOWN_PRINTER_DRIVER 1797, ERROR_UNKNOWN_PORT 1796 (win32 system-error-codes--1700-3999-.md)."""
+    d = WindowsDesktop(vmid=1, computer_name='D1')
+    d.driver_store['oem10.inf'] = {'original': 'oemsetup.inf', 'printer_drivers': ['EPSON TM-T88VI Receipt']}
+    no_driver = ps(d, "Add-PrinterPort -Name 'IP_1' -PrinterHostAddress '10.0.0.1'\n"
+                      "Add-Printer -Name 'A' -DriverName 'EPSON TM-T88VI Receipt' -PortName 'IP_1'")
+    no_port = ps(d, "Add-PrinterDriver -Name 'EPSON TM-T88VI Receipt'\n"
+                    "Add-Printer -Name 'B' -DriverName 'EPSON TM-T88VI Receipt' -PortName 'IP_2'")
+    assert 'The specified driver does not exist.' in no_driver[2] and 'The specified port does not exist.' in no_port[2]
+    assert list(d.printers) == ['Microsoft Print to PDF'] and 'IP_1' in d.printer_ports
+    assert 'EPSON TM-T88VI Receipt' in d.printer_drivers
+
+
+def test_printing_errors_carry_the_win32_code_of_their_cause():
+    """ERROR_PRINTER_ALREADY_EXISTS 1802 (0x70A), ERROR_UNKNOWN_PORT 1796 (0x704): MicrosoftDocs/win32
+    desktop-src/Debug/system-error-codes--1700-3999-.md."""
+    d = WindowsDesktop(vmid=1, computer_name='D1')
+    script = ("try { Get-PrinterPort -Name 'nope' -ErrorAction Stop } catch { $_.FullyQualifiedErrorId }\n"
+              "try { Add-Printer -Name 'Microsoft Print to PDF' -DriverName 'Microsoft Print To PDF' -PortName "
+              "'PORTPROMPT:' -ErrorAction Stop } catch { $_.FullyQualifiedErrorId }\n")
+    assert ps(d, script)[1] == ['HRESULT 0x80070704', 'HRESULT 0x8007070a']
+
+
 # ------------------------------------------------------------------ time
 
 def test_driver_staging_and_sysprep_take_windows_minutes_scaled_by_the_lab():
@@ -204,6 +228,20 @@ def test_constrained_language_mode_gets_the_scripts_readable_error():
     d = ws.desktop(language_mode='ConstrainedLanguage')
     doc = json.loads(run_script(d, with_input(_ps_printer.WIN_PRINTER, {}), ws.ctx()).stdout)
     assert doc['ok'] is False and doc['error']['step'] == 'language-mode'
+
+
+def test_start_process_without_wait_has_no_exit_code_yet():
+    """Start-Process -PassThru returns at once unless -Wait (Start-Process.md): the exit code is not known."""
+    d = ws.image_desktop()
+    d.files['C:\\Windows\\Temp\\setup.exe'] = {'bytes': 1, 'source': None, 'content': None}
+    script = ("$p = Start-Process -FilePath 'C:\\Windows\\Temp\\setup.exe' -PassThru\n$null -eq $p.ExitCode\n"
+              "$p = Start-Process -FilePath 'C:\\Windows\\Temp\\setup.exe' -PassThru -Wait\n$p.ExitCode\n")
+    assert ps(d, script)[1] == ['True', '0']
+
+
+def test_get_pnp_device_by_class_is_refused_not_ignored():
+    rc, out, err = ps(ws.desktop(), "Get-PnpDevice -PresentOnly -Class 'Printer'")
+    assert rc == 1 and 'Get-PnpDevice -Class is not modelled' in err
 
 
 def test_sysprep_fails_on_a_user_only_store_app_with_its_log_and_the_vm_stays_up():
