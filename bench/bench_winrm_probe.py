@@ -19,30 +19,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 for path in (os.path.join(ROOT, 'tests', 'integration'), os.path.join(ROOT, 'lab'), os.path.join(ROOT, '.venv', 'collections')):
     sys.path.insert(0, path)
-from conftest_winrm import PASSWORD, USER, options  # noqa: E402
+from conftest_winrm import ECHO, PASSWORD, USER, options, padded  # noqa: E402
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_scripts as ps  # noqa: E402
-from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_probe import probe_desktops  # noqa: E402
+from ansible_collections.storedesk.vdi.plugins.module_utils._probe import probe_desktops  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import run_on_desktops  # noqa: E402
-from storedesk_lab.windows import contract  # noqa: E402
-
-ECHO = ps._script('test-echo/1', '''
-function Invoke-StoredeskMain {
-    param($Request)
-    return @{ changed = $false; result = $Request }
-}
-''')
-
-
-@contract('test-echo/1')
-def _echo(desktop, request, ctx):
-    return {'changed': False, 'result': request}
-
-
-def padded(script, size=20000):
-    filler = '# ' + 'padding ' * 12 + '\n'
-    return script + filler * ((size - len(script)) // len(filler) + 1)
-
 
 def addresses(n):
     return ['127.88.{0}.{1}'.format(i // 250, i % 250 + 1) for i in range(n)]

@@ -11,6 +11,7 @@ from fakepve import FakePve
 from .pve_access import AccessControlApi
 from .pve_capacity import GIB, NodeCapacityApi
 from .pve_clone import CloneApi
+from .pve_create import CreateApi
 from .pve_config_perms import ConfigPermsApi
 from .pve_guests import GuestLifecycle
 from .pve_power import PowerApi
@@ -24,7 +25,7 @@ from .pve_versions import VersionApi
 # Order matters (method resolution): the release wraps authentication and permission checks of the access
 # control; root-only options are refused before the USB rule; clones are shown in flight around the lab's
 # task timing.
-MIXINS = (VersionApi, ConfigPermsApi, UsbMappingApi, AccessControlApi, CloneApi, PowerApi, TaskListApi,
+MIXINS = (VersionApi, ConfigPermsApi, UsbMappingApi, AccessControlApi, CloneApi, CreateApi, PowerApi, TaskListApi,
           ResourcesLagApi, ScaleApi, GuestLifecycle, NodeCapacityApi, SpiceProxyApi)
 
 # How strict the lab is, feature by feature (`strict=True` in Lab / `lab up --strict` gives all of these).

@@ -10,6 +10,8 @@ pve-manager PVE/API2/Cluster.pm `resources` builds each guest entry from
 pvestatd (PVE/Service/pvestatd.pm, `$updatetime = 10`) refreshes the RRD data of every guest about every
 10 s. The lab refreshes its copy every `resources_lag` real seconds on a clock of its own (not on read),
 so a read right after a write sees the state of up to `resources_lag` seconds ago. 0 turns the lag off.
+The lab's default is pve.STRICT's 3 real seconds (runtime.DEFAULT_STRICT): a few seconds even when task times
+are scaled down, so a rerun started right after a run lands inside the window as it does on PVE.
 Per-VM reads (status/current, config) stay live, as on PVE. Nodes and storages are served live (not modelled).
 """
 

@@ -26,9 +26,9 @@ WINRM_PASSWORD = secrets.token_urlsafe(15)
 
 
 # The strict features on by default: those the product's pool, image, access and USB suites pass with
-# (docs/fidelity.md, "Strict switches"). Task listing, the 401 texts and the privilege sets are PVE facts and
-# always on.
-DEFAULT_STRICT = ('root_only_options', 'clone_inflight')
+# (docs/fidelity.md, "Strict switches"); `resources_lag` at pve.STRICT's value (a few real seconds: pve_rrd.py).
+# Task listing, the 401 texts and the privilege sets are PVE facts and always on.
+DEFAULT_STRICT = ('resources_lag', 'root_only_options', 'clone_inflight')
 _NO = ('0', 'false', 'no', 'lenient')
 
 

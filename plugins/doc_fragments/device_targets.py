@@ -31,7 +31,8 @@ options:
   store:
     description:
       - Store code. Its desktops (pool C(store-<code>), or tagged C(store-<code>)) are read from the Proxmox API
-        in one C(/cluster/resources) request, and each running desktop's address from its guest agent.
+        in one C(/cluster/resources) request plus each node's live guest list (C(/nodes/{node}/qemu), for the
+        current names and power states), and each running desktop's address from its guest agent.
       - Needs the Proxmox connection options (O(api_host) and credentials, for example through
         C(module_defaults) of C(group/storedesk.vdi.proxmox)). Desktops that are off are reported in
         RV(left_out), not tried.

@@ -30,7 +30,7 @@ options:
   api_password:
     description:
       - Password of O(api_user). One ticket is requested per module run.
-      - Environment E(PROXMOX_PASSWORD). Prefer an API token.
+      - Environment E(PROXMOX_PASSWORD), or E(PROXMOX_PASSWORD_FILE) naming a file that holds it. Prefer an API token.
     type: str
   api_token_id:
     description:
@@ -39,7 +39,8 @@ options:
     type: str
   api_token_secret:
     description:
-      - Secret (UUID) of the API token. Environment E(PROXMOX_TOKEN_SECRET).
+      - Secret (UUID) of the API token. Environment E(PROXMOX_TOKEN_SECRET), or E(PROXMOX_TOKEN_SECRET_FILE) naming a
+        file that holds it (an AWX file injector; then only the path is in the job's environment and artifacts).
     type: str
   validate_certs:
     description:

@@ -19,7 +19,7 @@ options:
   winrm_password:
     description:
       - Password of O(winrm_user). Never returned, logged or put in an error message.
-      - Environment E(STOREDESK_WINRM_PASSWORD).
+      - Environment E(STOREDESK_WINRM_PASSWORD), or E(STOREDESK_WINRM_PASSWORD_FILE) naming a file that holds it.
     type: str
   winrm_transport:
     description:

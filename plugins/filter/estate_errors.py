@@ -65,8 +65,6 @@ _value:
 '''
 
 from ansible_collections.storedesk.vdi.plugins.plugin_utils._estate import validate
+from ansible_collections.storedesk.vdi.plugins.plugin_utils._filters import filter_module
 
-
-class FilterModule(object):
-    def filters(self):
-        return {'estate_errors': validate}
+FilterModule = filter_module(estate_errors=validate)

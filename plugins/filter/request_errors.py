@@ -36,7 +36,8 @@ options:
     description:
       - The controller's C(PROXMOX_TOKEN_ID), C(PROXMOX_TOKEN_SECRET), C(PROXMOX_PASSWORD), C(PROXMOX_CA_PATH)
         (and C(ca_exists)), C(STOREDESK_WINRM_USER), C(STOREDESK_WINRM_PASSWORD); only whether they are set
-        is looked at. Not checked when omitted.
+        is looked at (a secret given as a file through C(<NAME>_FILE) counts as set when the file exists;
+        C(missing_files) lists the C(<NAME>_FILE) variables naming no file). Not checked when omitted.
     type: dict
 '''
 
@@ -58,8 +59,6 @@ _value:
 '''
 
 from ansible_collections.storedesk.vdi.plugins.plugin_utils._estate import request_problems
+from ansible_collections.storedesk.vdi.plugins.plugin_utils._filters import filter_module
 
-
-class FilterModule(object):
-    def filters(self):
-        return {'request_errors': request_problems}
+FilterModule = filter_module(request_errors=request_problems)

@@ -27,6 +27,12 @@ options:
     description: Drift rows of the reviewed stores (storedesk.vdi.drift_report); counted per store and listed.
     type: list
     elements: dict
+  estate:
+    description:
+      - Store code to C(plan), C(version) and C(desktops) as this review saw them; added to the store rows (the
+        dashboard shows them).
+    type: dict
+    version_added: 0.2.0
 '''
 
 EXAMPLES = r'''
@@ -44,8 +50,8 @@ _value:
 from ansible_collections.storedesk.vdi.plugins.plugin_utils._review import view
 
 
-def review_report(rows, reviews, drift=None):
-    data, page = view(rows, reviews, drift=drift)
+def review_report(rows, reviews, drift=None, estate=None):
+    data, page = view(rows, reviews, drift=drift, estate=estate)
     return {'data': data, 'view': page}
 
 

@@ -9,8 +9,10 @@ name: desktops
 short_description: Store desktops of one or more Proxmox VE clusters as WinRM hosts
 version_added: 0.1.0
 description:
-  - Reads every region's Proxmox VE cluster with one bulk request (C(GET /cluster/resources?type=vm)); no
-    per-VM configuration is read.
+  - Reads every region's Proxmox VE cluster with one bulk request (C(GET /cluster/resources?type=vm)), then the
+    guest list of each node that hosts a desktop (C(GET /nodes/{node}/qemu)), whose names, power states and
+    template flags are live; the bulk list serves those from a cache up to about 10 seconds old. No per-VM
+    configuration is read.
   - Keeps the desktops storedesk.vdi manages (tag C(storedesk), never templates) unless O(include_unmanaged=true).
   - Groups them by region, city, store, image, image version, role and power state (C(region_east),
     C(city_shanghai), C(store_sh_0001), C(image_store), C(image_v_1_0_0), C(role_desktop), C(power_running),
@@ -182,10 +184,12 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.storedesk.vdi.plugins.module_utils import _desktop_inventory as inv
+from ansible_collections.storedesk.vdi.plugins.module_utils import _inventory_hosts as inv
+from ansible_collections.storedesk.vdi.plugins.module_utils import _guest_live as guest_live
 from ansible_collections.storedesk.vdi.plugins.module_utils._executor import run_bounded
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_client import PveClient
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import StoredeskError
+from ansible_collections.storedesk.vdi.plugins.module_utils._secret_env import secret_from_env
 
 # region field -> (PROXMOX_* environment suffix, default)
 REGION_FIELDS = {'api_host': ('HOST', None), 'api_port': ('PORT', 8006), 'api_user': ('USER', 'root@pam'),
@@ -247,6 +251,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if value in (None, ''):
                 value = os.environ.get('PROXMOX_{0}_{1}'.format(suffix, name.upper()),
                                        os.environ.get('PROXMOX_' + suffix)) or default
+            if value in (None, '') and suffix in ('PASSWORD', 'TOKEN_SECRET'):   # PROXMOX_<X>_FILE: AWX file injector
+                value = secret_from_env('PROXMOX_' + suffix)
             out[field] = value
         if not out['api_host']:
             raise AnsibleError('storedesk.vdi.desktops: region {0} has no api_host (nor PROXMOX_HOST_{1} or '
@@ -261,16 +267,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                            token_secret=region['api_token_secret'], validate_certs=region['validate_certs'],
                            ca_path=region['ca_path'], timeout=self.get_option('api_timeout'))
         try:
-            resources = client.get('/cluster/resources', type='vm')
-            records = inv.desktops(resources, region['name'], self.get_option('include_unmanaged'))
+            include = self.get_option('include_unmanaged')
+            resources = guest_live.resources(client, None if include else inv.is_managed)
+            records = inv.desktops(resources, region['name'], include)
             running = [r for r in records if r['status'] == 'running']
             failed = 0
             if self.get_option('agent_ips') and running:
                 failed = self._agent_ips(client, running)
             self.display.v('storedesk.vdi.desktops: region {0}: {1} desktops, {2} API requests ({3} logins, '
-                           '1 bulk read, {4} guest-agent reads, {5} without an address)'.format(
+                           '1 bulk read, {6} node guest lists, {4} guest-agent reads, {5} without an '
+                           'address)'.format(
                                region['name'], len(records), client.stats['requests'], client.stats['logins'],
-                               len(running) if self.get_option('agent_ips') else 0, failed))
+                               len(running) if self.get_option('agent_ips') else 0, failed,
+                               len(set(r['node'] for r in records))))
             return records
         finally:
             client.close()

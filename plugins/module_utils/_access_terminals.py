@@ -68,9 +68,19 @@ def desired(entries, stores_re):
     return out
 
 
+def in_pools(terminals):
+    """Which /cluster/resources guests resolve() needs live (for _guest_live.resources): those in a present
+    terminal's store pool, or named by VMID. Pool membership is live there; names and template flags come from
+    the RRD cache (~10 s old, none yet for a new clone: pve-manager PVE/API2Tools.pm `extract_vm_stats`)."""
+    pools = set(pool_of(t['store']) for t in terminals.values() if t['state'] == 'present')
+    vmids = set(d for t in terminals.values() if t['state'] == 'present' for d in t['desktops'])
+    return lambda item: item.get('pool') in pools or str(item.get('vmid')) in vmids
+
+
 def resolve(terminals, resources):
-    """Each present terminal's desktops as VMIDs, from /cluster/resources (type vm). A desktop must exist, be no
-    template and sit in its store's pool: a terminal never gets a token for another store's desktop."""
+    """Each present terminal's desktops as VMIDs, from /cluster/resources (type vm) with live names and template
+    flags (_guest_live.resources(client, in_pools(terminals))). A desktop must exist, be no template and sit in
+    its store's pool: a terminal never gets a token for another store's desktop."""
     vms = [r for r in resources or [] if r.get('type', 'qemu') == 'qemu' and not r.get('template')]
     for term in terminals.values():
         if term['state'] != 'present':

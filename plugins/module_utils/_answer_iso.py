@@ -56,7 +56,7 @@ def file_name(image, version):
 
 def upload(client, node, storage, name, data, where):
     """Upload the ISO, wait for PVE's imgcopy task; returns the volume id <storage>:iso/<name>."""
-    from ._desktop_ops import DesktopOps
+    from ._vm_ops import DesktopOps
     digest = hashlib.sha256(data).hexdigest()
     path = client.path('nodes', node, 'storage', storage, 'upload')
     upid = _multipart_post(client, path, [('content', 'iso'), ('checksum-algorithm', 'sha256'),
@@ -76,7 +76,7 @@ def remove(client, node, volid):
             return
         raise
     if isinstance(answer, str) and answer.startswith('UPID:'):
-        from ._desktop_ops import DesktopOps
+        from ._vm_ops import DesktopOps
         DesktopOps(client).wait(answer, 'answer ISO', 'removal of {0}'.format(volid))
 
 

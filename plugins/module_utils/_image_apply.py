@@ -11,7 +11,7 @@ version while the build ran still keeps that version.
 from __future__ import annotations
 
 from . import _image_plan as plan_mod
-from ._desktop_ops import DesktopOps
+from ._vm_ops import DesktopOps
 from ._image_build import ImageBuild
 from ._image_state import check_build_inputs, read_image
 from ._pve_errors import StoredeskError

@@ -108,7 +108,7 @@ def check_build_inputs(client, spec, actual):
 def _check_pushed(manifest):
     """Every controller path the build pushes over WinRM exists here, before anything is written."""
     import os
-    from ._image_spec import source_kind
+    from ._image_sources import source_kind
     for key in ('software', 'drivers', 'files'):
         for i, item in enumerate(manifest[key]):
             source = item.get('source')

@@ -19,11 +19,12 @@ import threading
 import time
 
 from . import _pool_desired as desired_mod
-from ._desktop_ops import DesktopOps, is_locked, with_mac
+from ._vm_ops import DesktopOps, is_locked, with_mac
 from ._executor import run_bounded
 from ._pve_errors import PveApiError, PveConnectionError, PveTaskError, StoredeskError
 from ._pool_actual import vm_record
 from ._pool_plan import action_label, blocker
+from ._retry import Pacer
 
 
 class VmidAllocator(object):
@@ -76,8 +77,9 @@ class Kept(StoredeskError):
 class PoolRunner(object):
     """Runs the ops of one plan against one region."""
 
-    def __init__(self, client, params, stores, actual, lease=None):
+    def __init__(self, client, params, stores, actual, lease=None, pacer=None):
         self.client = client
+        self.pacer = pacer or Pacer()      # the waits between looks (in_use: wait, a locked template)
         self.lease = lease
         self.cancel = threading.Event()
         # qemu-server PVE/API2/Qemu.pm check_vm_modify_config_perm: options outside its privilege lists
@@ -244,7 +246,7 @@ class PoolRunner(object):
         body = dict(name=spec['name'], description=desired_mod.description(store, spec), pool=store['pool'],
                     target=node if node != tpl['node'] else None)
         vmid, failures, lost = self.alloc.next(), 0, 0
-        locked_until = time.monotonic() + self.params['lock_wait']
+        locked_until = self.pacer.clock() + self.params['lock_wait']
         while True:
             try:
                 # The template held by a backup ("VM is locked (backup)", qemu-server clone_vm check_lock):
@@ -278,8 +280,8 @@ class PoolRunner(object):
                     # ("close (rename) atomic file ... File exists", see lab/storedesk_lab/pve_clone.py)
                     vmid = self.alloc.collided(vmid)
                     continue
-                if is_locked(exc) and time.monotonic() < locked_until:
-                    time.sleep(1.0)
+                if is_locked(exc) and self.pacer.clock() < locked_until:
+                    self.pacer.pause(1.0)
                     continue
                 failures += 1
                 if failures > self.params['clone_retries']:
@@ -338,10 +340,11 @@ class PoolRunner(object):
 
     def _wait_free(self, vm, where):
         """Image push with in_use: wait -- re-check the desktop until nobody uses it or the wait is over."""
-        push = self.params.get('push') or {}
-        deadline = time.monotonic() + push.get('in_use_timeout', 900)
+        timeout = (self.params.get('push') or {}).get('in_use_timeout', 900)
+        every = min(30.0, max(1.0, timeout / 20.0))
         from ._pool_actual import read_details
-        while True:
+        why = None
+        for _look in self.pacer.ticks(timeout, first=every, cap=every):
             item = self.ops.find(vm['vmid'])
             if item is None:
                 raise StoredeskError('desktop vanished while waiting for its user', where=where)
@@ -351,10 +354,8 @@ class PoolRunner(object):
             if why is None:
                 vm.update(current)
                 return
-            if time.monotonic() > deadline:
-                raise StoredeskError('still {0} after {1}s'.format(why, push.get('in_use_timeout', 900)),
-                                     where=where, hint='rerun later; the push continues where it stopped')
-            time.sleep(min(30.0, max(1.0, push.get('in_use_timeout', 900) / 20.0)))
+        raise StoredeskError('still {0} after {1}s'.format(why, timeout), where=where,
+                             hint='rerun later; the push continues where it stopped')
 
 
 def records(plan, done, check_mode):

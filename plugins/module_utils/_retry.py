@@ -11,6 +11,9 @@ Who retries what (one level each; see docs/architecture.md):
   unless a caller's lock wait already decides lock retries (``decided_by_caller('lock')``).
 - DesktopOps.retry_locked: waits while another task holds a VM's lock, up to `lock_wait` seconds.
 - The WinRM runner: transient failures of one desktop (only before the command was sent, unless idempotent).
+
+Pacer is the one place where code that polls a state (a guest agent, WinRM, a desktop's user) waits between
+looks; with _pve_tasks (task waits) nothing else in module_utils sleeps.
 """
 
 from __future__ import annotations
@@ -57,6 +60,32 @@ def retry(call, predicate, attempts=None, deadline=None, base=0.2, cap=5.0, slee
             if on_retry is not None:
                 on_retry(exc, n, pause)
             sleep(pause)
+
+
+class Pacer(object):
+    """Waits between looks at a state until a deadline; clock and sleep are injectable (tests use a fake clock)."""
+
+    def __init__(self, clock=None, sleep=None):
+        self.clock, self.sleep = clock or time.monotonic, sleep or time.sleep
+
+    def ticks(self, timeout, first, cap, factor=1.0, step=0.0):
+        """Yield the look number (0, 1, ...) until `timeout` seconds from now; the caller returns or breaks when
+        what it waits for holds. Always at least one look; then a pause of `first` seconds, each next pause
+        `pause * factor + step` up to `cap`, none past the deadline (so the last look is at the deadline)."""
+        end = self.clock() + timeout
+        pause, n = first, 0
+        while True:
+            yield n
+            n += 1
+            left = end - self.clock()
+            if left <= 0:
+                return
+            self.sleep(min(pause, left))
+            pause = min(cap, pause * factor + step)
+
+    def pause(self, seconds):
+        """One pause (a wait decided by the caller, e.g. before sending again to a locked template)."""
+        self.sleep(seconds)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ running desktop. Nothing is written before every desktop's plan is valid.
 
 from __future__ import annotations
 
-from . import _desktop_targets as targets
+from . import _device_targets as targets
 from . import _usb_plan as up
 from ._executor import run_bounded
 from ._pve_errors import InputError, PveApiError, PveConnectionError, StoredeskError

@@ -14,13 +14,12 @@ from __future__ import annotations
 import ipaddress
 import re
 
-import traceback
-
 from ansible.module_utils.basic import env_fallback
 
-from . import _desktop_targets as targets
-from ._pve_errors import InputError, StoredeskError
-from ._pve_module import PVE_ARGSPEC, client_from_module
+from . import _device_targets as targets
+from . import _guest_live as guest_live
+from ._pve_errors import InputError
+from ._pve_module import PVE_ARGSPEC
 from ._winrm_args import UNREACHABLE_CATEGORIES, winrm_argspec, winrm_options
 
 BUILTIN_PRINTERS = ('Microsoft Print to PDF', 'Microsoft XPS Document Writer', 'Fax', 'OneNote (Desktop)',
@@ -50,7 +49,7 @@ def desktops_from(params, client_factory):
                          hint='or give desktops as name/address pairs')
     client = client_factory()
     try:
-        records = targets.select(client.get('/cluster/resources'), params.get('desktop_names'), params['store'])
+        records = targets.select(guest_live.resources(client), params.get('desktop_names'), params['store'])
         found = targets.addresses(client, records)
     finally:
         client.close()
@@ -241,25 +240,26 @@ MODULE_KWARGS = dict(supports_check_mode=True, required_one_of=[('desktops', 'st
                      required_together=[('api_token_id', 'api_token_secret')])
 
 
-def run(module, script, build_payload, runner=None):
-    """The whole module: payload, desktops, fan-out, records; exits the module."""
+def execute(module, client, script, build_payload, runner=None):
+    """The module's execute (see _pve_module.run_module): payload, desktops, fan-out, records; returns the result.
+
+    client: a PVE client or None (optional_client), used only to resolve a store. Desktops that failed end in
+    fail_json with the whole result."""
     p = module.params
     try:
         options = winrm_options(p)
-        payload = dict(build_payload(p), check=module.check_mode)
-        desktops, left = desktops_from(p, lambda: client_from_module(module))
-        pushed = pushes(payload)
-        if pushed and not module.check_mode:
-            from ._file_push import run_after_pushes
-            runs = run_after_pushes(options, desktops, script, payload, pushed)
-        else:
-            if runner is None:
-                from ._winrm_runner import run_on_desktops as runner
-            runs = runner(options, desktops, script, payload, idempotent=True) if desktops else []
-    except (ValueError, StoredeskError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - a bug must still end as one readable error
-        module.fail_json(msg='unexpected error: {0}'.format(exc), exception=traceback.format_exc())
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    payload = dict(build_payload(p), check=module.check_mode)
+    desktops, left = desktops_from(p, lambda: client)
+    pushed = pushes(payload)
+    if pushed and not module.check_mode:
+        from ._file_push import run_after_pushes
+        runs = run_after_pushes(options, desktops, script, payload, pushed)
+    else:
+        if runner is None:
+            from ._winrm_runner import run_on_desktops as runner
+        runs = runner(options, desktops, script, payload, idempotent=True) if desktops else []
     for warning in options.warnings():
         module.warn(warning)
     records = [desktop_record(r) for r in runs]
@@ -281,4 +281,4 @@ def run(module, script, build_payload, runner=None):
             '{0}: {1}'.format(r['name'], r['error']) for r in bad)), **result)
     for r in unreachable:
         module.warn('{0} ({1}) not reached: {2}'.format(r['name'], r['address'], r['error']))
-    module.exit_json(**result)
+    return result

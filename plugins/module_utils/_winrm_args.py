@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
+from ._secret_env import secret_fallback
+
 WINRM_ARGSPEC = dict(
     winrm_user=dict(type='str', fallback=(env_fallback, ['STOREDESK_WINRM_USER'])),
-    winrm_password=dict(type='str', no_log=True, fallback=(env_fallback, ['STOREDESK_WINRM_PASSWORD'])),
+    winrm_password=dict(type='str', no_log=True, fallback=(secret_fallback, ['STOREDESK_WINRM_PASSWORD'])),
     winrm_transport=dict(type='str', default='ntlm', choices=['ntlm', 'kerberos', 'basic']),
     winrm_scheme=dict(type='str', default='http', choices=['http', 'https']),
     winrm_port=dict(type='int'),

@@ -162,8 +162,9 @@ api_requests:
 import json
 import os
 
-from ansible_collections.storedesk.vdi.plugins.module_utils import _desktop_access as access
-from ansible_collections.storedesk.vdi.plugins.module_utils import _desktop_inventory as inv
+from ansible_collections.storedesk.vdi.plugins.module_utils import _console_files as access
+from ansible_collections.storedesk.vdi.plugins.module_utils import _inventory_hosts as inv
+from ansible_collections.storedesk.vdi.plugins.module_utils import _guest_live as guest_live
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import PveApiError
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import pve_module, run_module
 
@@ -210,7 +211,7 @@ def connection_file(module, client, record):
 def execute(module, client):
     p = module.params
     mode = int(str(p['mode']), 8) if not isinstance(p['mode'], int) else p['mode']
-    records = inv.desktops(client.get('/cluster/resources', type='vm'), region=None)
+    records = inv.desktops(guest_live.resources(client, inv.is_managed), region=None)
     chosen = access.select(records, p['desktop'], p['store'], p['roles'])
     if not module.check_mode and not os.path.isdir(p['dest']):
         os.makedirs(p['dest'], 0o700)

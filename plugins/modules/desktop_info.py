@@ -11,7 +11,9 @@ short_description: The desktops of stores with their power state and address
 version_added: 0.1.0
 description:
   - Lists the managed desktops (tag C(storedesk), never templates) of one region's cluster from one bulk read of
-    C(/cluster/resources), optionally only those of given stores.
+    C(/cluster/resources) and the live guest list of each node hosting one (C(/nodes/{node}/qemu); the bulk read
+    serves names and power states from a cache up to about 10 seconds old), optionally only those of given
+    stores.
   - With O(addresses=true), asks the guest agent of every running desktop for its address (one request per
     running desktop, concurrently, at most 4 per node), so the records can be handed to
     M(storedesk.vdi.desktop_probe) and the other WinRM modules.
@@ -51,8 +53,9 @@ RETURN = r'''
 desktops:
   description:
     - One record per desktop - C(name), C(vmid), C(node), C(store), C(city), C(image), C(version), C(role),
-      C(power) (C(running), C(stopped), C(hibernated)), C(tags), and C(address) (the guest agent's first
-      non-loopback IPv4 address, or null when the desktop is not running or its agent does not answer).
+      C(power) (C(running), C(stopped), C(hibernated)), C(tags), C(uptime) (seconds since the desktop started, from
+      PVE's status cache, about 10 s old), and C(address) (the guest agent's first non-loopback IPv4 address, or null
+      when the desktop is not running or its agent does not answer).
   returned: always
   type: list
   elements: dict
@@ -63,14 +66,15 @@ api_requests:
   type: int
 '''
 
-from ansible_collections.storedesk.vdi.plugins.module_utils import _desktop_inventory as inv
+from ansible_collections.storedesk.vdi.plugins.module_utils import _inventory_hosts as inv
+from ansible_collections.storedesk.vdi.plugins.module_utils import _guest_live as guest_live
 from ansible_collections.storedesk.vdi.plugins.module_utils._executor import run_bounded
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import pve_module, run_module
 
 
 def execute(module, client):
     p = module.params
-    records = inv.desktops(client.get('/cluster/resources', type='vm'), region=None)
+    records = inv.desktops(guest_live.resources(client, inv.is_managed), region=None)
     if p['stores'] is not None:
         wanted = set(p['stores'])
         records = [r for r in records if r['store'] in wanted]

@@ -107,7 +107,7 @@ api_requests:
   type: int
 '''
 
-from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_ops import DesktopOps
+from ansible_collections.storedesk.vdi.plugins.module_utils._vm_ops import DesktopOps
 from ansible_collections.storedesk.vdi.plugins.module_utils._executor import run_bounded
 from ansible_collections.storedesk.vdi.plugins.module_utils._pool_actual import confirm_live, parse_region
 from ansible_collections.storedesk.vdi.plugins.module_utils._power_select import desktop_records, plan, select

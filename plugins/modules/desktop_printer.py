@@ -203,10 +203,11 @@ summary:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _win_devices as wd
 from ansible_collections.storedesk.vdi.plugins.module_utils._ps_printer import WIN_PRINTER
+from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import optional_client, run_module
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import HAS_WINRM
 
 ARGSPEC = dict(
@@ -233,11 +234,14 @@ ARGSPEC = dict(
 )
 
 
+def execute(module, client):
+    """client: a PVE client when api_host is set (to resolve a store), else None."""
+    return wd.execute(module, client, WIN_PRINTER, wd.printer_payload)
+
+
 def main():
-    module = AnsibleModule(argument_spec=wd.argspec(**ARGSPEC), **wd.MODULE_KWARGS)
-    if not HAS_WINRM:
-        module.fail_json(msg=missing_required_lib('pywinrm'))
-    wd.run(module, WIN_PRINTER, wd.printer_payload)
+    run_module(AnsibleModule(argument_spec=wd.argspec(**ARGSPEC), **wd.MODULE_KWARGS), execute,
+               connect=optional_client, required_libs={'pywinrm': HAS_WINRM})
 
 
 if __name__ == '__main__':

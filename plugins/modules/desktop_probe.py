@@ -45,6 +45,13 @@ options:
         description: IP address or DNS name of the desktop's WinRM endpoint.
         type: str
         required: true
+      expect_usb:
+        description:
+          - USB devices expected on this desktop (C(VVVV:PPPP)), instead of O(expect_usb) - so desktops of many stores,
+            each with its own scanners, are probed in one call.
+        type: list
+        elements: str
+        version_added: 0.2.0
   backends:
     description:
       - Services whose reachability from the desktop is measured (TCP connect time).
@@ -71,6 +78,7 @@ options:
     description:
       - USB devices (C(VVVV:PPPP), hex vendor and product id) that should be present on every desktop;
         each desktop reports which are present and which are missing.
+      - A desktop's own O(desktops[].expect_usb) replaces this list for that desktop.
     type: list
     elements: str
     default: []
@@ -96,6 +104,13 @@ EXAMPLES = r'''
     winrm_user: storedesk
     winrm_password: "{{ vault_winrm_password }}"
   register: probe
+
+- name: Probe the desktops of two stores in one fan-out, each store with its own scanner
+  storedesk.vdi.desktop_probe:
+    desktops:
+      - {name: s042-desk-01, address: 10.42.0.21, expect_usb: ["05E0:1200"]}
+      - {name: s043-desk-01, address: 10.43.0.21, expect_usb: ["0C2E:0DB3"]}
+    winrm_concurrency: 50
 
 - name: Desktops missing a peripheral
   ansible.builtin.debug:
@@ -203,7 +218,7 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_probe import failure_message, must_fail, \
+from ansible_collections.storedesk.vdi.plugins.module_utils._probe import failure_message, must_fail, \
     probe_desktops
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_args import winrm_argspec, winrm_options
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import HAS_WINRM
@@ -211,7 +226,8 @@ from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import
 ARGSPEC = dict(
     desktops=dict(type='list', elements='dict', required=True, options=dict(
         name=dict(type='str', required=True),
-        address=dict(type='str', required=True))),
+        address=dict(type='str', required=True),
+        expect_usb=dict(type='list', elements='str'))),
     backends=dict(type='list', elements='dict', default=[], options=dict(
         name=dict(type='str'),
         host=dict(type='str', required=True),

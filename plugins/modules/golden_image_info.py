@@ -128,9 +128,7 @@ regions:
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.storedesk.vdi.plugins.module_utils._image_info import merge, read_estate
-from ansible_collections.storedesk.vdi.plugins.module_utils._pve_client import PveClient
-from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import StoredeskError
-from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import pve_module
+from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import pve_module, region_clients, run_module
 
 ARGSPEC = dict(
     name=dict(type='str'),
@@ -143,33 +141,18 @@ ARGSPEC = dict(
 )
 
 
-def main():
-    module = pve_module(ARGSPEC, required_one_of=[('api_host', 'regions')])
-    p = module.params
-    regions = p['regions'] or [{'name': p['region'] or p['api_host'], 'api_host': p['api_host'],
-                                'api_port': p['api_port']}]
-    names = [r['name'] for r in regions]
-    if len(set(names)) != len(names):
-        module.fail_json(msg='regions: every region needs its own name ({0})'.format(', '.join(names)))
-    clients = {}
-    try:
-        for r in regions:
-            clients[r['name']] = PveClient(r['api_host'], port=r['api_port'], user=p['api_user'],
-                                           password=p['api_password'], token_id=p['api_token_id'],
-                                           token_secret=p['api_token_secret'], validate_certs=p['validate_certs'],
-                                           ca_path=p['ca_path'], timeout=p['api_timeout'])
-        found, errors = read_estate(clients, p['name'])
-    except StoredeskError as exc:
-        module.fail_json(msg=str(exc))
-    finally:
-        for client in clients.values():
-            client.close()
-    read = dict((r['name'], {'api_host': r['api_host'], 'api_requests': clients[r['name']].stats['requests']})
-                for r in regions)
+def execute(module, clients):
+    """clients: {region: client} (region_clients)."""
+    found, errors = read_estate(clients, module.params['name'])
+    read = dict((name, {'api_host': c.host, 'api_requests': c.stats['requests']}) for name, c in clients.items())
     if errors:
         module.fail_json(msg='could not read every region, so no estate view: {0}'.format(
             '; '.join('{0}: {1}'.format(k, v) for k, v in sorted(errors.items()))), regions=read)
-    module.exit_json(changed=False, images=merge(found), regions=read)
+    return dict(changed=False, images=merge(found), regions=read)
+
+
+def main():
+    run_module(pve_module(ARGSPEC, required_one_of=[('api_host', 'regions')]), execute, connect=region_clients)
 
 
 if __name__ == '__main__':

@@ -255,6 +255,7 @@ import time
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import (_access_apply, _access_desired, _access_plan,
                                                                     _access_terminals)
+from ansible_collections.storedesk.vdi.plugins.module_utils import _guest_live as guest_live
 from ansible_collections.storedesk.vdi.plugins.module_utils._access_model import normalize, read_access
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import pve_module, run_module
 
@@ -310,7 +311,8 @@ def execute(module, client):
     desired = _access_desired.build_desired(module.params, int(time.time()))
     actual = normalize(read_access(client))
     if desired['terminals']:
-        _access_terminals.resolve(desired['terminals'], client.get('/cluster/resources', type='vm'))
+        _access_terminals.resolve(desired['terminals'], guest_live.resources(
+            client, _access_terminals.in_pools(desired['terminals'])))
     actions, warnings = _access_plan.plan(desired, actual)
     for text in warnings:
         module.warn(text)

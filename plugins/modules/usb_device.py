@@ -12,7 +12,8 @@ version_added: 0.1.0
 description:
   - Attaches USB devices to desktops, or frees their slots, through the VMs' C(usb0)..C(usb13) options - for one
     desktop, a list of desktops by name, or every desktop of a store (pool C(store-<code>)). Names are resolved
-    with one read of C(/cluster/resources); each desktop's config is read once (C(/pending)).
+    with one read of C(/cluster/resources) plus each node's live guest list (C(/nodes/{node}/qemu)); each
+    desktop's config is read once (C(/pending)).
   - A device is a cluster mapping (O(devices[].mapping), least privilege - an API token with C(Mapping.Use) on
     C(/mapping/usb/<id>) is enough), a real host device by vendor:product id or bus-port (O(devices[].host);
     PVE allows these to C(root@pam) with its password only), or a SPICE redirection port (O(devices[].spice)) that
@@ -163,7 +164,8 @@ api_requests:
   type: int
 '''
 
-from ansible_collections.storedesk.vdi.plugins.module_utils import _desktop_targets as targets
+from ansible_collections.storedesk.vdi.plugins.module_utils import _device_targets as targets
+from ansible_collections.storedesk.vdi.plugins.module_utils import _guest_live as guest_live
 from ansible_collections.storedesk.vdi.plugins.module_utils import _usb_devices as ud
 from ansible_collections.storedesk.vdi.plugins.module_utils._ps_scripts import PROBE
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import InputError
@@ -198,7 +200,7 @@ def execute(module, client):
             options = winrm_options(p)
         except ValueError as exc:
             raise InputError('verify: {0}'.format(exc)) from None
-    records = targets.select(client.get('/cluster/resources'), p['desktops'], p['store'])
+    records = targets.select(guest_live.resources(client), p['desktops'], p['store'])
     if not records:
         return {'changed': False, 'desktops': [], 'api_requests': client.stats['requests'],
                 'msg': 'store {0} has no desktops'.format(p['store'])}

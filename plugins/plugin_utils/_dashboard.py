@@ -31,6 +31,11 @@ def _store_rows(phase, data):
     rows = data.get('stores')
     if phase == 'pilot' and isinstance(data.get('gate'), dict):
         rows = data['gate'].get('stores')
+        # the gate's rows hold the KPIs; the version the desktops run is in the kpi role's results
+        seen = dict((r.get('store'), r.get('version')) for r in data.get('results') or [] if isinstance(r, dict))
+        if isinstance(rows, list):
+            rows = [dict(row, version=seen[row['store']]) if isinstance(row, dict) and seen.get(row.get('store'))
+                    else row for row in rows]
     for row in rows if isinstance(rows, list) else []:
         if isinstance(row, dict) and row.get('store'):
             out.append((row['store'], row))
@@ -71,6 +76,12 @@ def estate(reports):
                 entry['desktops'] = int(row['desktops'])
             if row.get('baseline') is not None:
                 entry['plan'] = row['baseline']
+            # a review or an inspection says what it saw in every store: the plan from the inventory, the image
+            # version from the desktops' tags (stores of the pilot, or never scaled, had neither before)
+            if row.get('plan') is not None:
+                entry['plan'] = row['plan']
+            if row.get('version'):
+                entry['version'] = row['version']
             if phase == 'scale_event' and row.get('event_peak') is not None:
                 entry['desktops'] = row['event_peak']
             if phase == 'rollout' and row.get('status') in ('done', 'done before') and isinstance(data.get('image'), dict):

@@ -38,6 +38,10 @@ def _region_problems(regions, problems):
         port = region.get('api_port', 8006)
         if not str(port).isdigit() or not 1 <= int(str(port)) <= 65535:
             problems.add_global(field + '.api_port', '{0!r} is not a port'.format(port), 'a number from 1 to 65535')
+        nodes = region.get('nodes')
+        if nodes is not None and (not isinstance(nodes, list) or not all(isinstance(n, str) and n for n in nodes)):
+            problems.add_global(field + '.nodes', '{0!r} is not a list of node names'.format(nodes),
+                                'the placement nodes of the region, e.g. [pve-e1, pve-e2], or leave nodes out')
         reserve = region.get('nodes_reserved_memory_gib', 0)
         if not rules.is_int(reserve) or reserve < 0:
             problems.add_global(field + '.nodes_reserved_memory_gib', '{0!r} is not a whole number >= 0'.format(
@@ -179,6 +183,13 @@ def validate(stores, catalog, waves=None, regions=None, thresholds=None, now=Non
     return problems.items
 
 
+def _plan(desktops):
+    """Desktops planned for a store: baseline and spares (None when the inventory does not say)."""
+    if not isinstance(desktops, dict) or not isinstance(desktops.get('baseline'), int):
+        return None
+    return desktops['baseline'] + (desktops.get('spares') if isinstance(desktops.get('spares'), int) else 0)
+
+
 def readiness(stores, catalog, capacity, floor_mbps=2):
     """Go / no-go per store with reasons, and the SPICE settings desktop_pool will write for its link.
 
@@ -208,6 +219,7 @@ def readiness(stores, catalog, capacity, floor_mbps=2):
                     'link_class': klass, 'spice_video': video,
                     'spice_enhancements': rules.spice_enhancements(link, store.get('spice_video') or 'auto'),
                     'staff': len(staff), 'printers': len((store.get('devices') or {}).get('printers') or []),
+                    'plan': _plan(store.get('desktops')),   # the dashboard's plan column, for every store
                     'verdict': 'NO-GO' if reasons else 'GO', 'reasons': reasons + notes})
     return out
 
@@ -219,7 +231,7 @@ CHOICES = {'reclaim_to': ('baseline', 'zero'), 'reclaim_backup': ('none', 'snaps
 PHASES = {
     'assess': {}, 'build_image': {'build_image_only': 'regions'},
     'pilot': {'stores': 'pilot_stores', 'kpi_thresholds': 'required'},
-    'rollout': {'wave': 'wave'},
+    'rollout': {'wave': 'wave', 'rollout_wave': 'wave'},
     'scale_event': {'stores': 'stores_required', 'event_hours': 'hours'},
     'reclaim': {'stores': 'stores', 'reclaim_to': 'choice', 'reclaim_backup': 'choice'},
     'accounts': {'access_stores': 'stores', 'access_action': 'choice'},
@@ -295,6 +307,8 @@ def request_problems(phase, request, groups, regions, env=None):
         if not token and not env.get('PROXMOX_PASSWORD'):
             problems.add_global('PROXMOX credentials', 'neither an API token nor a password is set',
                                 'set PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET (AWX: the Proxmox credential)')
+        for name in env.get('missing_files') or []:   # a credential given as a file (AWX file injector)
+            problems.add_global(name, 'names no readable file', 'point it at the file the credential wrote')
         if env.get('PROXMOX_CA_PATH') and not env.get('ca_exists', True):
             problems.add_global('PROXMOX_CA_PATH', '{0} does not exist'.format(env['PROXMOX_CA_PATH']),
                                 'point it at the cluster CA file')

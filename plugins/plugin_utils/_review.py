@@ -14,7 +14,16 @@ TITLES = {
     'scanner_present_pct': 'Scanner present in the desktops',
     'print_success_pct': 'Print test success',
     'account_switch_seconds': 'Account switch (clerk login to console ticket)',
+    'version_switch_seconds': 'Image version switch (the store\'s last rollout, start to done)',
+    'library_current_pct': 'Material library current in the desktops (version stamp seen in Windows)',
 }
+# Review-only KPIs: (threshold when none is given, sense, unit). The switch time is a trend to watch (no limit);
+# a desktop on an old library stamp is a miss.
+REVIEW_KPIS = {
+    'version_switch_seconds': (None, 'max', 's'),
+    'library_current_pct': (100, 'min', '%'),
+}
+UNITS = dict([(k, v[2]) for k, v in KPIS.items()] + [(k, v[2]) for k, v in REVIEW_KPIS.items()])
 
 
 def history_rows(results, thresholds):
@@ -22,7 +31,9 @@ def history_rows(results, thresholds):
     rows = []
     for result in results:
         limits = dict(thresholds or {}, **(result.get('thresholds') or {}))
-        for kpi, (key, sense, _unit) in KPIS.items():
+        kpis = [(kpi, key, sense, limits.get(key)) for kpi, (key, sense, _unit) in KPIS.items()]
+        kpis += [(kpi, kpi, sense, limits.get(kpi, default)) for kpi, (default, sense, _unit) in REVIEW_KPIS.items()]
+        for kpi, key, sense, limit in kpis:
             if kpi not in result:
                 continue
             value = result[kpi]
@@ -32,7 +43,7 @@ def history_rows(results, thresholds):
                 except ValueError:
                     value = None
             rows.append({'store': result['store'], 'desktop': '', 'kpi': kpi, 'value': value,
-                         'threshold': limits.get(key), 'sense': sense})
+                         'threshold': limit, 'sense': sense})
         rows.append({'store': result['store'], 'desktop': '', 'kpi': 'unreachable_desktops',
                      'value': len(result.get('unreachable') or []), 'threshold': 0, 'sense': 'max'})
     return rows
@@ -72,8 +83,9 @@ def _shown(row):
     return '{0:g}'.format(round(row['value'], 1))
 
 
-def view(rows, reviews, drift=None):
-    """(data, page) of the newest review in `rows` (history rows of the last reviews, oldest first)."""
+def view(rows, reviews, drift=None, estate=None):
+    """(data, page) of the newest review in `rows` (history rows of the last reviews, oldest first).
+    estate: {store: {plan, version, desktops}} as this review saw them (the dashboard shows them per store)."""
     if not reviews:
         return {'review': None, 'stores': [], 'changes': []}, {'title': 'KPI review', 'verdict': {
             'ok': False, 'text': 'No review in the history yet.'}}
@@ -118,6 +130,9 @@ def view(rows, reviews, drift=None):
         entry['worst'] = None if entry['worst'] is None else round(min(entry['worst'], 999.0), 2)
     for entry in ranked:
         entry['drift'] = None if drift is None else sum(1 for d in drift if d.get('store') == entry['store'])
+        for key in ('plan', 'version', 'desktops'):
+            if (estate or {}).get(entry['store'], {}).get(key) is not None:
+                entry[key] = estate[entry['store']][key]
     order = {s['store']: i for i, s in enumerate(ranked)}
     trends.sort(key=lambda t: (order[t['store']], t['kpi']))
     if previous is None:
@@ -137,7 +152,7 @@ def view(rows, reviews, drift=None):
             bars.append({'label': t['store'], 'value': now.get('value') or 0, 'limit': now.get('threshold'),
                          'ok': t['verdict'] == 'ok'})
         if bars:
-            sections.append({'title': title, 'chart': {'unit': KPIS[kpi][2], 'bars': bars}})
+            sections.append({'title': title, 'chart': {'unit': UNITS[kpi], 'bars': bars}})
     page = {
         'title': 'KPI review',
         'subtitle': 'Review {0} of {1} stores; compared with {2}'.format(
@@ -155,7 +170,8 @@ def view(rows, reviews, drift=None):
         'sections': [
             {'title': 'Stores, worst first', 'table': {
                 'columns': ['store', 'verdict', 'missed', 'kpis', 'worst_kpi',
-                            {'key': 'worst', 'label': 'worst (value / threshold)'}, 'misses', 'drift'],
+                            {'key': 'worst', 'label': 'worst (value / threshold)'}, 'misses', 'drift', 'desktops',
+                            'plan', 'version'],
                 'rows': ranked}},
             {'title': 'Drift from the inventory (what the phase playbooks would change, and how)',
              'text': 'Not checked.' if drift is None else ('' if drift else 'None: the desktops are as declared.'),

@@ -19,7 +19,8 @@ import pytest
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _win_devices as wd
 from ansible_collections.storedesk.vdi.plugins.module_utils._file_push import run_after_pushes
-from ansible_collections.storedesk.vdi.plugins.module_utils._ps_image import IMAGE_READY, IMAGE_REGISTRY
+from ansible_collections.storedesk.vdi.plugins.module_utils._ps_image import IMAGE_REGISTRY
+from ansible_collections.storedesk.vdi.plugins.module_utils._ps_sysprep import IMAGE_READY
 from ansible_collections.storedesk.vdi.plugins.module_utils._ps_printer import WIN_PRINTER
 from ansible_collections.storedesk.vdi.plugins.module_utils._ps_scripts import PROBE
 from ansible_collections.storedesk.vdi.plugins.module_utils._ps_user_drive import WIN_USER_DRIVE

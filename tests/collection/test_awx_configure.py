@@ -20,7 +20,7 @@ BIN = os.path.dirname(sys.executable)
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'awx_configure.yml')
 VARS = os.path.join(ROOT, 'playbooks', 'vars', 'awx_objects.yml')
 PHASES = ('assess.yml', 'build_image.yml', 'pilot.yml', 'rollout.yml', 'scale_event.yml', 'reclaim.yml',
-          'accounts.yml', 'power.yml')
+          'accounts.yml', 'power.yml', 'review.yml', 'inspect.yml')
 SURVEY_TYPES = ('text', 'textarea', 'password', 'integer', 'float', 'multiplechoice', 'multiselect')
 STUB = '''#!/usr/bin/python
 import json, os, sys
@@ -115,12 +115,15 @@ def test_every_awx_call_matches_the_module_argument_spec(calls):
 def test_credential_injectors_reach_awx_untemplated(calls):
     types = dict((c['args']['name'], c['args']) for c in calls if c['module'] == 'credential_type')
     proxmox = types['storedesk Proxmox VE API']
+    # secrets as files of the job (file injectors), the environment names them: no secret in the job's env
     assert proxmox['injectors']['env'] == {
-        'PROXMOX_TOKEN_ID': '{{ api_token_id }}', 'PROXMOX_TOKEN_SECRET': '{{ api_token_secret }}',
+        'PROXMOX_TOKEN_ID': '{{ api_token_id }}', 'PROXMOX_TOKEN_SECRET_FILE': '{{ tower.filename.token }}',
         'PROXMOX_CA_PATH': '{{ tower.filename.ca }}', 'PROXMOX_VALIDATE_CERTS': 'true'}
-    assert proxmox['injectors']['file'] == {'template.ca': '{{ ca_cert }}'}
-    assert types['storedesk WinRM']['injectors']['env'] == {'STOREDESK_WINRM_USER': '{{ winrm_user }}',
-                                                            'STOREDESK_WINRM_PASSWORD': '{{ winrm_password }}'}
+    assert proxmox['injectors']['file'] == {'template.ca': '{{ ca_cert }}', 'template.token': '{{ api_token_secret }}'}
+    winrm = types['storedesk WinRM']['injectors']
+    assert winrm['env'] == {'STOREDESK_WINRM_USER': '{{ winrm_user }}',
+                            'STOREDESK_WINRM_PASSWORD_FILE': '{{ tower.filename.password }}'}
+    assert winrm['file'] == {'template.password': '{{ winrm_password }}'}
     for args in types.values():
         fields = dict((f['id'], f) for f in args['inputs']['fields'])
         used = set(re.findall(r'{{ (\w+) }}', json.dumps(args['injectors'])))
@@ -192,7 +195,8 @@ def test_workflow_puts_an_approval_between_pilot_and_rollout(calls):
 
 
 def test_schedules_hibernate_after_closing_and_wake_before_opening(calls):
-    schedules = dict((c['args']['extra_data']['power_action'], c['args']) for c in calls if c['module'] == 'schedule')
+    schedules = dict((c['args']['extra_data']['power_action'], c['args']) for c in calls
+                     if c['module'] == 'schedule' and 'power_action' in c['args']['extra_data'])
     assert set(schedules) == {'hibernate', 'start'}
     power = [c['args'] for c in calls
              if c['module'] == 'job_template' and c['args']['playbook'].endswith('power.yml')][0]
@@ -201,6 +205,26 @@ def test_schedules_hibernate_after_closing_and_wake_before_opening(calls):
         assert schedule['unified_job_template'] == power['name'] and action in choices
         assert re.match(r'^DTSTART;TZID=[\w/]+:\d{8}T\d{6} RRULE:FREQ=DAILY;INTERVAL=1$', schedule['rrule'])
     assert power['ask_variables_on_launch'] is True
+
+
+def test_review_daily_while_the_desktops_are_awake_and_inspection_weekly(calls):
+    templates = dict((c['args']['name'], c['args']) for c in calls if c['module'] == 'job_template')
+    by_playbook = dict((os.path.basename(t['playbook']), t) for t in templates.values())
+    schedules = dict((c['args']['unified_job_template'], c['args']) for c in calls if c['module'] == 'schedule')
+    review, inspect = by_playbook['review.yml'], by_playbook['inspect.yml']
+    run = schedules[review['name']]
+    assert re.match(r'^DTSTART;TZID=[\w/]+:\d{8}T\d{6} RRULE:FREQ=DAILY;INTERVAL=1$', run['rrule'])
+    # after the wake schedule and before the store opens (09:00): the desktops answer, nobody works on them yet
+    wake = [c['args'] for c in calls if c['module'] == 'schedule' and c['args']['extra_data'].get('power_action') == 'start'][0]
+    clock = [int(re.search(r'T(\d{4})\d{2} ', r).group(1)) for r in (wake['rrule'], run['rrule'])]
+    assert clock[0] < clock[1] < 900, clock
+    assert run['extra_data']['review_measure_ready'] == 'false', 'no desktop restart from a schedule'
+    assert run['extra_data']['storedesk_report_dir'].startswith('/'), 'the KPI history outlives the job'
+    weekly = schedules[inspect['name']]
+    assert re.match(r'^DTSTART;TZID=[\w/]+:\d{8}T\d{6} RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=MO$', weekly['rrule'])
+    questions = dict((q['variable'], q) for q in review['survey_spec']['spec'])
+    assert questions['review_sample_per_store']['type'] == 'integer' and questions['review_measure_ready']['default'] == 'false'
+    assert 'stores' in [q['variable'] for q in inspect['survey_spec']['spec']]
 
 
 def test_credentials_only_with_secrets_and_never_in_the_output(tmp_path):

@@ -9,15 +9,36 @@ import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-
 import pytest  # noqa: E402
 
+from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_scripts as ps  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import WinrmOptions  # noqa: E402
+from storedesk_lab.windows import contract  # noqa: E402
 from storedesk_lab.windows.testing import FleetThread, StubPve, self_signed_cert  # noqa: E402
 
 PASSWORD = 'Pa$$w0rd-"quoted"-secret'
 USER = 'storedesk'
+
+
+# A test-only script in the shipped wrapper (too long for the command line: it goes through stdin), and its
+# contract on the fake desktops: echoes its input back.
+ECHO = ps._script('test-echo/1', '''
+function Invoke-StoredeskMain {
+    param($Request)
+    return @{ changed = $false; result = $Request }
+}
+''')
+
+
+@contract('test-echo/1')
+def _echo(desktop, request, ctx):
+    return {'changed': False, 'result': request}
+
+
+def padded(script, size=20000):
+    """The same script grown to `size` characters with comment lines (what a big script looks like)."""
+    filler = '# ' + 'padding ' * 12 + '\n'
+    return script + filler * ((size - len(script)) // len(filler) + 1)
 
 
 def base_address():

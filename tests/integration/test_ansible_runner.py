@@ -1,12 +1,13 @@
 """Every phase playbook through ansible_runner.run(), the engine AWX runs jobs with, laid out as AWX lays it out.
 
-AWX (awx/main/tasks/jobs.py, BaseTask.run) passes the credentials its credential types inject as `envvars`
-with `suppress_env_files` on (settings AWX_RUNNER_OMIT_ENV_FILES, default True), the job's extra vars
-(awx_job_id, tower_job_id) and the inventory. This test does the same and then reads every file the job left in
-its private data dir (env/, artifacts: job_events, stdout, fact cache), its reports and its audit log: no secret
-may be in any of them. The one exception is ansible-runner's own `artifacts/<ident>/command`, which records the
-process environment (ansible-runner runner.py, Runner.run); AWX keeps that directory private to the job and
-removes it (docs/awx.md).
+AWX (awx/main/tasks/jobs.py, BaseTask.run) passes what its credential types inject as `envvars` with
+`suppress_env_files` on (settings AWX_RUNNER_OMIT_ENV_FILES, default True), the job's extra vars (awx_job_id,
+tower_job_id) and the inventory. The collection's credential types (playbooks/vars/awx_objects.yml) inject every
+secret with a `file` injector - a mode-0600 file in the job's private data dir - and only its path as
+`<NAME>_FILE` in the environment (awx/main/models/credential.py, CredentialType.inject_credential). This test does
+the same and then reads every file the job left in its private data dir - all of artifacts/ (`command`, which
+ansible-runner writes with the whole process environment, job_events, stdout), env/, the fact cache - and its
+reports and audit log: no secret may be in any of them, except the credential files themselves.
 """
 
 import json
@@ -37,12 +38,29 @@ PHASES = [
     ('accounts.yml', {'access_stores': 'sh-0002', 'access_action': 'onboard'}, True),
     ('power.yml', {'stores': 'sh-0001', 'power_action': 'hibernate'}, False),
 ]
-COMMAND_ARTIFACT = 'command'
+# What the credentials inject: each secret as a file whose path is in <NAME>_FILE (never the value in the env).
+SECRET_VARS = ('PROXMOX_PASSWORD', 'PROXMOX_TOKEN_SECRET', 'STOREDESK_WINRM_PASSWORD', 'STOREDESK_STAFF_PASSWORD')
 
 
-def secrets_of(lab, env):
-    values = [lab.password, lab.token_secret, lab.winrm_password, env.get('STOREDESK_STAFF_PASSWORD')]
+def secrets_of(lab):
+    values = [lab.password, lab.token_secret, lab.winrm_password, lab.staff_password]
     return [v for v in values if v]
+
+
+def inject_as_files(env, directory):
+    """AWX's file injectors: each secret into a mode-0600 file under the job's private data dir, its path as
+    <NAME>_FILE; returns the files."""
+    os.makedirs(directory, exist_ok=True)
+    files = []
+    for name in SECRET_VARS:
+        value = env.pop(name, None)
+        if value:
+            path = os.path.join(directory, 'awx_' + name.lower())
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), 'w') as handle:
+                handle.write(value)
+            env[name + '_FILE'] = path
+            files.append(path)
+    return files
 
 
 def files_under(path, skip=()):
@@ -65,6 +83,8 @@ def test_phase_runs_through_ansible_runner_and_leaves_no_secret(fresh_lab, tmp_p
     env.update(JOB_ID=str(JOB_ID), PATH=BIN + os.pathsep + env.get('PATH', ''), STOREDESK_AUDIT_LOG=str(audit_file),
                STOREDESK_REPORT_DIR=str(tmp_path / 'reports'))
     monkeypatch.setenv('PATH', env['PATH'])
+    credential_files = inject_as_files(env, str(pdd / 'env'))
+    assert not [k for k, v in env.items() if v in secrets_of(fresh_lab)], 'a secret is still in the job environment'
     runner = ansible_runner.run(
         private_data_dir=str(pdd), project_dir=ROOT, playbook='playbooks/' + playbook,
         inventory=str(pdd / 'inventory'), ident='job{0}'.format(JOB_ID), quiet=True, timeout=900,
@@ -82,12 +102,14 @@ def test_phase_runs_through_ansible_runner_and_leaves_no_secret(fresh_lab, tmp_p
     assert not [e for e in events if e['event'] == 'runner_on_failed' and not e['event_data'].get('ignore_errors')]
     assert list((artifacts / 'job_events').glob('*.json'))
 
-    # No secret in anything the job leaves behind: env/, job events, stdout, fact cache, reports, audit log.
-    secrets = secrets_of(fresh_lab, env)
-    assert len(secrets) >= 3
-    written = list(files_under(str(pdd), skip={str(artifacts / COMMAND_ARTIFACT)})) + \
+    # No secret in anything the job leaves behind: all of artifacts/ (command included), env/ but the credential
+    # files, the fact cache, reports, audit log.
+    secrets = secrets_of(fresh_lab)
+    assert len(secrets) == 4
+    written = list(files_under(str(pdd), skip=set(credential_files))) + \
         list(files_under(str(tmp_path / 'reports'))) + list(files_under(str(audit_file.parent)))
     assert any('/job_events/' in f for f in written) and any(f.endswith('/stdout') for f in written)
+    assert str(artifacts / 'command') in written
     for path in written:
         with open(path, 'rb') as fh:
             data = fh.read()

@@ -4,6 +4,7 @@ glance and every report linked newest first; rendered in Chromium at a phone's w
 import glob
 import json
 import os
+import re
 
 import pytest
 
@@ -17,9 +18,12 @@ def test_every_phase_refreshes_the_dashboard(lab, tmp_path):
         'phase': 'rollout', 'generated': '2026-11-01T08:00:00Z', 'image': {'name': 'chain', 'version': '2026.11'},
         'stores': [{'store': 'sh-0001', 'status': 'done', 'desktops': 4},
                    {'store': 'cd-0204', 'status': 'failed', 'desktops': 1}]}))
+    # a review says per store what it saw: the plan and the version the desktops' tags name (cd-0204, a pilot store
+    # whose rollout failed, had no version on the dashboard before reviews said it)
     (tmp_path / 'review-20261102T080000Z.json').write_text(json.dumps({
         'phase': 'review', 'generated': '2026-11-02T08:00:00Z',
-        'stores': [{'store': 'cd-0204', 'verdict': 'FAIL'}, {'store': 'sh-0001', 'verdict': 'PASS'}]}))
+        'stores': [{'store': 'cd-0204', 'verdict': 'FAIL', 'plan': 5, 'version': '2026.10', 'desktops': 5},
+                   {'store': 'sh-0001', 'verdict': 'PASS', 'plan': 5, 'version': '2026.11', 'desktops': 4}]}))
     proc = run_playbook(lab, 'playbooks/assess.yml', {'report_dir': str(tmp_path)})
     assert proc.returncode == 0, proc.stdout[-3000:]
     index = tmp_path / 'index.html'
@@ -37,6 +41,14 @@ def test_every_phase_refreshes_the_dashboard(lab, tmp_path):
     assert '2026.11' in rows['sh-0001'] and '>4<' in rows['sh-0001'] and 'PASS' in rows['sh-0001']
     assert dom.index('<td>cd-0204</td>') < dom.index('<td>sh-0001</td>'), 'stores that missed a KPI first'
     assert 'Missed a KPI at the last measurement: cd-0204' in dom
+    # the plan of every store (the assessment reports each one's baseline and spares); the version of every store a
+    # rollout or review saw desktops of - none shows a gap
+    assessed = json.load(open(glob.glob(str(tmp_path / 'assessment-*.json'))[0]))['stores']
+    cells = dict((code, re.findall(r'<td[^>]*>(.*?)</td>', row)) for code, row in rows.items()
+                 if re.match(r'^[a-z]{2}-\d{4}$', code))
+    assert sorted(cells) == sorted(s['store'] for s in assessed) and all(c[2].isdigit() for c in cells.values()), cells
+    assert cells['hq-0001'][2] == '3' and cells['sh-0003'][2] == '5', 'baseline + spares from the inventory'
+    assert (cells['cd-0204'][3], cells['sh-0001'][3]) == ('2026.10', '2026.11'), cells
     shot = tmp_path / 'phone.png'
     chromium('--window-size=390,844', '--screenshot=' + str(shot), 'file://' + str(index))
     assert shot.exists() and os.path.getsize(shot) > 8000

@@ -4,6 +4,7 @@ store's KPIs over time and its open problems; rendered in Chromium and checked f
 import glob
 import json
 import os
+import re
 
 import pytest
 
@@ -16,7 +17,7 @@ from ansible_collections.storedesk.vdi.plugins.module_utils import _kpi_history 
 
 def test_inspection_page_of_a_store(fresh_lab, tmp_path):
     lab = fresh_lab      # a lab of its own: other tests in the worker share the session lab (USB mappings, pools)
-    desktops(lab, 'sh-0005', (4551, 4552))
+    desktops(lab, 'sh-0005', (4551, 4552), tags='v-1.1.0')
     lab.fleets['east'].desktop(4551).printers['Receipt'] = {'driver': 'EPSON TM-T88VI Receipt',
                                                             'port': 'IP_10.21.5.50', 'shared': False}
     lab.fleets['east'].desktop(4551).extra_usb.append('05E0:1200')     # the store's scanner, plugged into d01
@@ -47,6 +48,11 @@ def test_inspection_page_of_a_store(fresh_lab, tmp_path):
     assert all(d['fix'].startswith('ansible-playbook playbooks/rollout.yml -e wave=wave') for d in data['drift'])
     assert [d['desktop'] for d in data['desktops']] == ['sh-0005-d01', 'sh-0005-d02']
     assert all(d['power'] == 'running' and d['node'] == 'pve-e1' for d in data['desktops'])
+    # uptime per desktop (PVE's, seconds since the start): the desktops started a moment ago
+    assert all(re.match(r'^0d 0h \d+m$', d['uptime'] or '') for d in data['desktops']), data['desktops']
+    assert data['stores'] == [{'store': 'sh-0005', 'desktops': 2, 'plan': 5, 'version': '1.1.0',
+                               'kpi_verdict': data['kpi_verdict'], 'open_problems': len(data['problems']),
+                               'drift': data['drift']}]
     if not CHROMIUM:
         pytest.skip('chromium is installed by `make browser`')
     dom = chromium('--dump-dom', 'file://' + pages[0]).stdout
@@ -54,5 +60,12 @@ def test_inspection_page_of_a_store(fresh_lab, tmp_path):
     assert 'Print test success (oldest → newest): 100 → 50' in dom
     assert '05E0:1200' in dom and 'printer Receipt missing' in dom
     assert dom.index('Open problems') < dom.index('Devices seen inside Windows') < dom.index('KPIs over time')
+    desks = dom[dom.index('<h2>Desktops</h2>'):]
+    rows = [re.findall(r'<td[^>]*>(.*?)</td>', r) for r in desks[:desks.index('</table>')].split('<tr>')[2:]]
+    shown = [(r[0], bool(re.match(r'^0d 0h \d+m$', r[4]))) for r in rows]
+    assert shown == [('sh-0005-d01', True), ('sh-0005-d02', True)], rows
     board = chromium('--dump-dom', 'file://' + str(tmp_path / 'index.html')).stdout
     assert os.path.basename(pages[0]) in board, 'the dashboard links the store page'
+    row = board[board.index('<td>sh-0005</td>'):]
+    cells = re.findall(r'<td[^>]*>(.*?)</td>', row[:row.index('</tr>')])
+    assert cells[:4] == ['sh-0005', '2', '5', '1.1.0'], 'desktops, plan and version on the dashboard'

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, api, api_get, lab_env
+from conftest import ROOT, api, api_get, lab_env, start_lab
 
 BIN = os.path.dirname(sys.executable)
 TAGS = 'storedesk;store-{store};city-{city};region-{region};image-store;v-1.0.0;role-{role}'
@@ -86,10 +86,24 @@ def _plain(obj):
     return obj['__ansible_unsafe'] if list(obj) == ['__ansible_unsafe'] else obj
 
 
+def managed(lab, region):
+    """Independently of the plugin: the managed guests of a region with their live status and template flag
+    (/cluster/resources serves those from the RRD cache; each node's guest list is live)."""
+    session = api(lab, region)
+    tagged = [r for r in api_get(session, '/cluster/resources', type='vm')
+              if 'storedesk' in str(r.get('tags', '')).split(';')]
+    live = {}
+    for node in set(r['node'] for r in tagged):
+        live.update((g['vmid'], g) for g in api_get(session, '/nodes/{0}/qemu'.format(node)))
+    return [dict(r, status=live[r['vmid']]['status'], template=live[r['vmid']].get('template')) for r in tagged]
+
+
 def running_managed(lab, region):
-    """Independently of the plugin: running managed desktops of a region, from the API."""
-    return [r for r in api_get(api(lab, region), '/cluster/resources', type='vm')
-            if r['status'] == 'running' and not r.get('template') and 'storedesk' in str(r.get('tags', '')).split(';')]
+    return [r for r in managed(lab, region) if r['status'] == 'running' and not r.get('template')]
+
+
+def managed_nodes(lab, region):
+    return set(r['node'] for r in managed(lab, region))
 
 
 def test_groups_and_winrm_host_vars(desktops, tmp_path):
@@ -130,6 +144,7 @@ def test_graph_and_winrm_endpoint_reachable(desktops, tmp_path):
 def test_one_bulk_read_per_region_and_one_agent_call_per_running_desktop(desktops, tmp_path):
     lab = desktops
     expected = dict((region, len(running_managed(lab, region))) for region in lab.regions)
+    nodes = dict((region, managed_nodes(lab, region)) for region in lab.regions)
     for pve in lab.regions.values():
         pve.requests.clear()
     _data, proc = listed(lab, write_source(tmp_path, agent_concurrency=8))
@@ -138,16 +153,19 @@ def test_one_bulk_read_per_region_and_one_agent_call_per_running_desktop(desktop
         assert paths.count('/api2/json/cluster/resources') == 1
         agent = [p for p in paths if p.endswith('/agent/network-get-interfaces')]
         assert len(agent) == expected[region], paths
-        assert len(paths) == 1 + expected[region]          # a token: no login, no per-VM config read
+        lists = [p for p in paths if p.endswith('/qemu')]
+        assert sorted(lists) == sorted('/api2/json/nodes/{0}/qemu'.format(n) for n in nodes[region])
+        assert len(paths) == 1 + len(lists) + expected[region]    # a token: no login, no per-VM config read
         assert not [p for p in paths if p.endswith('/config')]
         assert 'region {0}: '.format(region) in proc.stdout + proc.stderr
 
 
-def test_agent_ips_off_makes_only_the_bulk_read(desktops, tmp_path):
+def test_agent_ips_off_makes_only_the_bulk_read_and_the_guest_lists(desktops, tmp_path):
+    nodes = dict((region, managed_nodes(desktops, region)) for region in desktops.regions)
     for pve in desktops.regions.values():
         pve.requests.clear()
     data, _proc = listed(desktops, write_source(tmp_path, agent_ips=False))
-    assert all(len(pve.requests) == 1 for pve in desktops.regions.values())
+    assert all(len(pve.requests) == 1 + len(nodes[region]) for region, pve in desktops.regions.items())
     assert 'ansible_host' not in data['_meta']['hostvars']['sh-0001-d7101']
 
 
@@ -181,3 +199,31 @@ def test_unreachable_region_fails_or_is_skipped(desktops, tmp_path):
     data, proc = listed(desktops, write_source(tmp_path, skip_unreachable_regions=True), env=env)
     assert 'sh-0001-d7101' in data['_meta']['hostvars'] and 'cd-0204-d7201' not in data['_meta']['hostvars']
     assert 'left out region west' in proc.stderr
+
+
+@pytest.fixture
+def lagging_lab(tmp_path_factory):
+    """A lab whose /cluster/resources RRD fields stay as they were for a minute (PVE: ~10 s)."""
+    lab = start_lab(tmp_path_factory, strict={'resources_lag': 60.0})
+    yield lab
+    lab.stop()
+
+
+def test_desktops_are_listed_as_they_are_now_not_as_the_rrd_cache_saw_them(lagging_lab, tmp_path):
+    lab = lagging_lab
+    clone_desktop(lab, 7302, 'east', 'pve-e2', 'sh-0001', 'shanghai', 'spare', True, name='sh-0001-old')
+    lab.regions['east'].rrd_refresh()                       # pvestatd's broadcast: 7302 running, old name
+    session = api(lab, 'east')
+    _wait_task(session, _post(session, '/nodes/pve-e2/qemu/7302/status/stop'))
+    session.put(session.base + '/nodes/pve-e2/qemu/7302/config', data={'name': 'sh-0001-spare'},
+                verify=session.verify).raise_for_status()
+    clone_desktop(lab, 7301, 'east', 'pve-e1', 'sh-0001', 'shanghai', 'desktop', True)
+    cached = dict((r['vmid'], r) for r in api_get(session, '/cluster/resources', type='vm'))
+    assert 'name' not in cached[7301] and cached[7301]['status'] == 'unknown'      # inside the lag window
+    assert cached[7302]['name'] == 'sh-0001-old' and cached[7302]['status'] == 'running'
+    data, _proc = listed(lab, write_source(tmp_path, regions=[{'name': 'east'}], agent_ips=False))
+    hostvars = data['_meta']['hostvars']
+    assert hostvars['sh-0001-d7301']['storedesk_power'] == 'running'
+    assert 'sh-0001-d7301' in data['power_running']['hosts']
+    assert 'sh-0001-spare' in hostvars and 'sh-0001-old' not in hostvars and 'vm-7302' not in hostvars
+    assert 'sh-0001-spare' in data['power_stopped']['hosts']

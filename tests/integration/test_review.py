@@ -4,6 +4,7 @@ the review page (rendered in Chromium) shows the trend, the worst store first an
 import glob
 import json
 import os
+import re
 import sqlite3
 
 import pytest
@@ -19,7 +20,7 @@ ZEBRA_PKG = '\\\\hq-files.storedesk.example\\drivers\\zebra-zd421'
 LIBRARY = '\\\\hq-files.storedesk.example\\materials'
 
 
-def desktops(lab, store, vmids, node='pve-e1', region='east'):
+def desktops(lab, store, vmids, node='pve-e1', region='east', tags=''):
     """Desktops of a store as the rollout leaves them (clones of the lab's template, tagged, running)."""
     session = api(lab, region)
     base, verify = session.base, session.verify
@@ -29,7 +30,8 @@ def desktops(lab, store, vmids, node='pve-e1', region='east'):
             'newid': vmid, 'name': '{0}-d{1:02d}'.format(store, n), 'pool': 'store-' + store},
             verify=verify).raise_for_status()
         session.put(base + '/nodes/{0}/qemu/{1}/config'.format(node, vmid),
-                    data={'tags': 'storedesk;store-' + store, 'agent': '1'}, verify=verify).raise_for_status()
+                    data={'tags': 'storedesk;store-' + store + (';' + tags if tags else ''), 'agent': '1'},
+                    verify=verify).raise_for_status()
         session.post(base + '/nodes/{0}/qemu/{1}/status/start'.format(node, vmid), verify=verify).raise_for_status()
         desktop = lab.fleets[region].desktop(vmid)
         desktop.profiles.append(UserProfile('S-1-5-21-9-9-9-1001', 'zhou.xin'))
@@ -47,15 +49,23 @@ def _tail(proc):
 
 def test_review_keeps_history_and_shows_the_trend(fresh_lab, tmp_path):
     lab = fresh_lab      # a lab of its own: other tests in the worker share the session lab (USB mappings, pools)
-    desktops(lab, 'sh-0003', (4531, 4532))
+    desktops(lab, 'sh-0003', (4531, 4532), tags='v-1.0.0')     # the image version their tags say they run
+    # d02 still maps last week's material library (its version stamp is older than the source's)
+    lab.fleets['east'].desktop(4532).unc_files[LIBRARY] = {'promo-version.txt': '2026.11-w47'}
     history = str(tmp_path / 'kpi.sqlite')
     prom = str(tmp_path / 'textfile' / 'storedesk.prom')
     extra = {'stores': 'sh-0003', 'storedesk_report_dir': str(tmp_path), 'review_history': history,
              'review_prometheus': prom}
     args = ['-i', os.path.join(ROOT, 'inventories', 'lab')]
     env = {'STOREDESK_STAFF_PASSWORD': ''}          # no staff accounts in this lab: no account-switch timing
-    first = run_playbook(lab, 'playbooks/review.yml', extra, args=args, env=env)
+    # the first review looks at one desktop per store (a sample), the second at all of them
+    first = run_playbook(lab, 'playbooks/review.yml', dict(extra, review_sample_per_store=1), args=args, env=env)
     assert first.returncode == 0, _tail(first)
+    # the store's last switch of image version, as the rollout report of an earlier run recorded it
+    (tmp_path / 'rollout-20261101T080000Z.json').write_text(json.dumps({
+        'phase': 'rollout', 'generated': '2026-11-01T08:00:42Z', 'image': {'name': 'store', 'version': '0.9.0'},
+        'stores': [{'store': 'sh-0003', 'wave': 'wave1', 'status': 'done', 'started': '08:00:00',
+                    'finished': '08:00:42', 'reason': ''}]}))
     # the ERP link of one desktop turns slow between the reviews: the next review must say so, worst first
     lab.fleets['east'].desktop(4532).network['erp.storedesk.example'] = 240
     # and this time against the image version the lab has published, so the pools can be planned
@@ -70,6 +80,9 @@ def test_review_keeps_history_and_shows_the_trend(fresh_lab, tmp_path):
     latency = [r[0] for r in conn.execute("SELECT value FROM kpi WHERE store='sh-0003' AND kpi='backend_latency_ms'"
                                           " ORDER BY at")]
     assert len(latency) == 2 and latency[0] < 80 and latency[1] == 240
+    kpis = dict(conn.execute("SELECT kpi, value FROM kpi WHERE store='sh-0003' AND review=?", (reviews[-1],)))
+    assert kpis['version_switch_seconds'] == 42, 'from the last rollout report'
+    assert kpis['library_current_pct'] == 50, 'd02 sees an older library stamp than d01'
 
     with open(prom) as fh:
         samples = [s for f in text_string_to_metric_families(fh.read()) for s in f.samples]
@@ -82,6 +95,10 @@ def test_review_keeps_history_and_shows_the_trend(fresh_lab, tmp_path):
     # not: the print test of the review installs them as the pilot's does)
     # the first review could not plan the pool: the inventory's image version is not published here - said, not hidden
     first_data = json.load(open(sorted(glob.glob(str(tmp_path / 'review-*.json')))[0]))
+    sampled, full = first_data['results'][0], data['results'][0]
+    assert (sampled['desktops'], sampled['probed'], full['desktops'], full['probed']) == (2, 1, 2, 2)
+    assert (full['plan'], full['version']) == (5, '1.0.0'), 'baseline 4 + 1 spare; what the desktops run'
+    assert (data['stores'][0]['plan'], data['stores'][0]['version']) == (5, '1.0.0')
     # ready time is only timed on request (a restart in store hours): not timed is n/a, never a missed KPI
     assert not [m for st in first_data['stores'] for m in st['misses'] if m.startswith('ready_seconds')], first_data['stores']
     pools = [d for d in first_data['drift'] if d['desktop'] == '(pools)']
@@ -113,11 +130,17 @@ def test_review_keeps_history_and_shows_the_trend(fresh_lab, tmp_path):
     board = chromium('--dump-dom', 'file://' + str(tmp_path / 'index.html')).stdout
     row = board[board.index('<td>sh-0003</td>'):]
     assert row[:row.index('</tr>')].count('FAIL') == 1, 'the store\'s last KPI verdict'
+    cells = re.findall(r'<td[^>]*>(.*?)</td>', row[:row.index('</tr>')])
+    assert cells[:4] == ['sh-0003', '2', '5', '1.0.0'], 'desktops, plan and the version the desktops run (not the ' \
+        'older rollout report\'s)'
+    assert 'Image version switch' in dom and 'Material library current' in dom
 
 
 @pytest.mark.parametrize('extra, message', [
     ({'stores': 'sh-0001,zz-9999'}, "stores: unknown stores ['zz-9999']"),
     ({'stores': 'sh-0001', 'review_last': 'all'}, 'review_last: all is not a whole number >= 1'),
+    ({'stores': 'sh-0001', 'review_sample_per_store': 'some'}, 'review_sample_per_store: some is not a whole number >= 0'),
+    ({'stores': 'sh-0001', 'review_concurrency': 0}, 'review_concurrency: 0 is not a whole number >= 1'),
 ])
 def test_bad_review_request_is_refused_before_anything_is_measured(lab, tmp_path, extra, message):
     before = len(lab.regions['east'].requests)

@@ -54,6 +54,11 @@ CASES = [
     ('rollout.yml', {'wave': 'wave1'}, {'cd-0201': {'store_subnet': '10.21.2.0/24'}}, None,
      ['store sh-0002: store_subnet: 10.21.2.0/24 overlaps 10.21.2.0/24 of store cd-0201']),
     ('rollout.yml', {'wave': 'wave9'}, None, None, ["wave: 'wave9' is not a wave of the inventory"]),
+    # rollout_wave.yml run alone (not through rollout.yml) validates the whole estate and its request first
+    ('rollout_wave.yml', {'rollout_wave': 'wave1'}, {'cd-0201': {'store_subnet': '10.21.2.0/24'}}, None,
+     ['store sh-0002: store_subnet: 10.21.2.0/24 overlaps 10.21.2.0/24 of store cd-0201']),
+    ('rollout_wave.yml', {'rollout_wave': 'wave7'}, None, None,
+     ["rollout_wave: 'wave7' is not a wave of the inventory"]),
     ('assess.yml', {}, {'cd-0204': {'store_devices': {'printers': [
         {'name': 'Receipt', 'driver': 'EPSON TM-T88VI Receipt', 'host': '10.31.1.50', 'port': 9100}]}}}, None,
      ["store cd-0204: store_devices.printers: 10.31.1.50 of printer 'Receipt' is not a host of the store subnet "
@@ -86,6 +91,28 @@ def test_missing_credentials_are_refused_before_any_call(lab, tmp_path):
     assert proc.returncode != 0
     assert 'PROXMOX credentials: neither an API token nor a password is set' in proc.stdout, proc.stdout[-2000:]
     assert dict((name, len(pve.requests)) for name, pve in lab.regions.items()) == before
+
+
+def test_a_secret_file_that_is_not_there_is_refused_before_any_call(lab, tmp_path):
+    """A credential given as a file (AWX file injector, <NAME>_FILE) that does not exist: named, nothing called."""
+    before = dict((name, len(pve.requests)) for name, pve in lab.regions.items())
+    missing = str(tmp_path / 'awx_token')
+    proc = run_playbook(lab, 'playbooks/assess.yml', {'report_dir': str(tmp_path / 'reports')},
+                        env={'PROXMOX_TOKEN_SECRET': '', 'PROXMOX_PASSWORD': '', 'PROXMOX_TOKEN_SECRET_FILE': missing})
+    assert proc.returncode != 0
+    assert 'PROXMOX_TOKEN_SECRET_FILE: names no readable file' in proc.stdout, proc.stdout[-2000:]
+    assert dict((name, len(pve.requests)) for name, pve in lab.regions.items()) == before
+
+
+def test_secrets_given_as_files_are_read(lab, tmp_path):
+    """The same run with the token secret and the WinRM password in files, not in the environment."""
+    env = {'PROXMOX_TOKEN_SECRET': '', 'PROXMOX_PASSWORD': '', 'STOREDESK_WINRM_PASSWORD': ''}
+    for name, value in (('PROXMOX_TOKEN_SECRET', lab.token_secret), ('STOREDESK_WINRM_PASSWORD', lab.winrm_password)):
+        (tmp_path / name).write_text(value + '\n')
+        env[name + '_FILE'] = str(tmp_path / name)
+    proc = run_playbook(lab, 'playbooks/power.yml', {'power_action': 'start', 'stores': 'sh-0001'},
+                        args=['-i', inventory(tmp_path)], env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
 
 
 def test_a_good_inventory_passes_the_check(lab, tmp_path):

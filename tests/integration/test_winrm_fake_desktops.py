@@ -10,15 +10,15 @@ import time
 
 import pytest
 
-from conftest_winrm import PASSWORD, USER, lab, options  # noqa: F401 - lab is a fixture
+from conftest_winrm import ECHO, PASSWORD, USER, lab, options, padded  # noqa: F401 - lab is a fixture
 
 import winrm
 from winrm.exceptions import WSManFaultError
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_scripts as ps
-from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_probe import probe_desktops
+from ansible_collections.storedesk.vdi.plugins.module_utils._probe import probe_desktops
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import run_on_desktops, with_input
-from storedesk_lab.windows import Faults, UserProfile, contract
+from storedesk_lab.windows import Faults, UserProfile
 
 HOSTILE = 'it\'s "$(Remove-Item C:\\ -Recurse)" `n; exit 1; \r\n$env:X & | @{a=1} \u00e9\u2713'
 
@@ -29,23 +29,6 @@ ECHO_SHORT = r'''# storedesk-script: test-echo-short/1
 $StoredeskRequest = ConvertFrom-Json -InputObject ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($StoredeskInput)))
 Write-Output (ConvertTo-Json -Compress -Depth 10 -InputObject @{ ok = $true; changed = $false; result = $StoredeskRequest })
 '''
-ECHO = ps._script('test-echo/1', '''
-function Invoke-StoredeskMain {
-    param($Request)
-    return @{ changed = $false; result = $Request }
-}
-''')
-
-
-@contract('test-echo/1')
-def _echo(desktop, request, ctx):
-    return {'changed': False, 'result': request}
-
-
-def padded(script, size=20000):
-    """The same script grown to `size` characters with comment lines (what a big script looks like)."""
-    filler = '# ' + 'padding ' * 12 + '\n'
-    return script + filler * ((size - len(script)) // len(filler) + 1)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import base64
 import hashlib
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_image as img
+from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_sysprep as sysprep
 from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_scripts as ps
 from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_sources as src
 from ansible_collections.storedesk.vdi.plugins.module_utils import _win_devices as wd
@@ -268,7 +269,7 @@ def scripts():
              'FILE_PUSH': (src.FILE_PUSH, _push_scenarios()), 'WIN_PRINTER': (WIN_PRINTER, _printer_scenarios()),
              'WIN_USER_DRIVE': (WIN_USER_DRIVE, _drive_scenarios())}
     for name, scenarios in _image_scenarios().items():
-        found[name] = (getattr(img, name), scenarios)
+        found[name] = (getattr(img, name, None) or getattr(sysprep, name), scenarios)
     for name, (text, scenarios) in found.items():
         first = scenarios[0]['steps'][0]
         if 'input' in first:     # every script says so when PowerShell runs in ConstrainedLanguage mode

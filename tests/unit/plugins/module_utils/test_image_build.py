@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _image_build as build_mod
+from ansible_collections.storedesk.vdi.plugins.module_utils import _image_vm as vm_mod
 from ansible_collections.storedesk.vdi.plugins.module_utils._image_build import ImageBuild, StepError
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import PveTimeoutError
 
@@ -105,5 +106,5 @@ def test_a_vmid_held_on_another_node_counts_as_taken():
     from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import PveTaskError
     held = PveTaskError("clone failed: close (rename) atomic file '/etc/pve/nodes/pve-e1/qemu-server/120.conf' "
                         "failed: File exists")
-    assert build_mod.vmid_taken(held)
-    assert not build_mod.vmid_taken(PveTaskError('clone failed: rbd error: no space left'))
+    assert vm_mod.vmid_taken(held)
+    assert not vm_mod.vmid_taken(PveTaskError('clone failed: rbd error: no space left'))

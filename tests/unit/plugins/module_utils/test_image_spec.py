@@ -2,6 +2,7 @@
 
 import pytest
 
+from ansible_collections.storedesk.vdi.plugins.module_utils import _image_sources as sources_mod
 from ansible_collections.storedesk.vdi.plugins.module_utils import _image_spec as spec_mod
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import InputError
 
@@ -105,10 +106,10 @@ def test_steps_one_per_package_then_grouped():
                                                                                    'value': 'd'}],
         'files': [{'dest': r'C:\a.txt', 'content': 'x'}],
         'library': {'drive': 'M:', 'unc': r'\\s\m'}}))
-    assert [(s['id'], s['kind']) for s in spec_mod.steps(spec)] == [
+    assert [(s['id'], s['kind']) for s in sources_mod.steps(spec)] == [
         ('software[0] A', 'software'), ('software[1] B', 'software'), ('drivers[0] Zebra', 'driver'),
         ('registry (2 settings)', 'registry'), ('files (1)', 'files'), ('library M:', 'library')]
-    assert spec_mod.steps(spec)[1]['payload']['kind'] == 'exe'
+    assert sources_mod.steps(spec)[1]['payload']['kind'] == 'exe'
 
 
 def test_description_round_trips_hash_and_build_time():
@@ -141,10 +142,10 @@ def test_share_credentials_reach_only_the_steps_that_read_a_share_and_never_the_
     spec = spec_mod.normalise(params(manifest={
         'software': [{'name': 'A', 'source': r'\\hq\sw\a.msi'}, {'name': 'B', 'source': '/srv/sw/b.exe'},
                      {'name': 'C', 'source': 'https://repo.example/c.msi'}]}))
-    payloads = [s['payload'] for s in spec_mod.steps(spec)]
+    payloads = [s['payload'] for s in sources_mod.steps(spec)]
     assert payloads[0]['credential'] == {'user': 'HQ\\svc-storedesk', 'password': 'Sh4re-Secret!'}
     assert 'credential' not in payloads[1] and 'credential' not in payloads[2]
-    assert [spec_mod.source_kind(p['source']) for p in payloads] == ['share', 'push', 'http']
+    assert [sources_mod.source_kind(p['source']) for p in payloads] == ['share', 'push', 'http']
     other = spec_mod.normalise(params(manifest={
         'software': [{'name': 'A', 'source': r'\\hq\sw\a.msi'}, {'name': 'B', 'source': '/srv/sw/b.exe'},
                      {'name': 'C', 'source': 'https://repo.example/c.msi'}]}, share_password='Another-1'))

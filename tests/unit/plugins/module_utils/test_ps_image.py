@@ -8,6 +8,7 @@ import os
 import sys
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_image as pi
+from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_sysprep as ps_sysprep
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import with_input
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -92,7 +93,7 @@ def test_each_run_mounts_under_a_name_of_its_own_and_unloads_it():
 def test_sysprep_is_not_started_while_a_reboot_is_pending():
     desktop = a_desktop()
     desktop.reboot_pending = True
-    doc = run(desktop, pi.IMAGE_SYSPREP, {'mode_vm': True})
+    doc = run(desktop, ps_sysprep.IMAGE_SYSPREP, {'mode_vm': True})
     assert not doc['ok'] and doc['error']['step'] == 'reboot-pending'
     assert 'a reboot is pending' in doc['error']['message']
     assert 'sysprep' not in desktop.processes
@@ -101,6 +102,6 @@ def test_sysprep_is_not_started_while_a_reboot_is_pending():
 def test_constrained_language_mode_is_named():
     desktop = a_desktop()
     desktop.language_mode = 'ConstrainedLanguage'
-    doc = run(desktop, pi.IMAGE_READY, {})
+    doc = run(desktop, ps_sysprep.IMAGE_READY, {})
     assert not doc['ok'] and doc['error']['step'] == 'language-mode'
     assert 'ConstrainedLanguage' in doc['error']['message'] and 'FullLanguage' in doc['error']['message']

@@ -197,7 +197,7 @@ def test_version_parsing():
 def test_a_lock_timeout_under_desktop_ops_is_retried_at_one_level(monkeypatch):
     """DesktopOps.retry_locked waits for the lock; the client inside it does not retry the same error again."""
     import time as time_mod
-    from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_ops import DesktopOps
+    from ansible_collections.storedesk.vdi.plugins.module_utils._vm_ops import DesktopOps
     sleeps = []
     monkeypatch.setattr(time_mod, 'sleep', sleeps.append)
     c = make(retries=3)

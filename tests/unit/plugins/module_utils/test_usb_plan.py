@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pytest  # noqa: E402
 
 from ansible_collections.storedesk.vdi.plugins.module_utils import _usb_plan as up  # noqa: E402
-from ansible_collections.storedesk.vdi.plugins.module_utils import _desktop_targets as targets  # noqa: E402
+from ansible_collections.storedesk.vdi.plugins.module_utils import _device_targets as targets  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils import _usb_devices as ud  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import InputError  # noqa: E402
 

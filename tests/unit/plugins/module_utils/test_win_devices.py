@@ -224,8 +224,7 @@ def test_the_module_warns_about_each_skipped_stale_profile():
         return [{'name': 'D1', 'address': '10.0.0.1', 'ok': True, 'changed': True, 'attempts': 1, 'elapsed': 0.1,
                  'result': {'items': items, 'marker': None}, 'error': None, 'error_category': None}]
     module = Module()
-    with pytest.raises(SystemExit):
-        wd.run(module, WIN_USER_DRIVE, wd.drive_payload, runner=runner)
-    assert module.exit['desktops'][0]['status'] == 'changed'
+    result = wd.execute(module, None, WIN_USER_DRIVE, wd.drive_payload, runner=runner)
+    assert result['desktops'][0]['status'] == 'changed'
     assert module.warnings == ['D1: drive left.store (S-1-5-21-1-2-3-1002) skipped - stale profile: no NTUSER.DAT in '
                                'C:\\Users\\left.store']

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.storedesk.vdi.plugins.module_utils._desktop_probe import must_fail
+from ansible_collections.storedesk.vdi.plugins.module_utils._probe import must_fail
 from ansible_collections.storedesk.vdi.plugins.module_utils._win_devices import desktop_record
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_args import winrm_options
 

@@ -129,3 +129,10 @@ def test_credentials_are_required_for_the_phases_that_use_them():
                       'WinRM credentials: STOREDESK_WINRM_USER or STOREDESK_WINRM_PASSWORD is not set '
                       '(set both (AWX: the WinRM credential))']
     assert 'neither an API token nor a password' in _estate.request_problems('assess', {}, groups, {}, env={})[0]
+
+
+def test_a_secret_file_that_is_not_there_is_named_without_its_content():
+    env = {'PROXMOX_TOKEN_ID': True, 'PROXMOX_TOKEN_SECRET': False, 'missing_files': ['PROXMOX_TOKEN_SECRET_FILE']}
+    out = _estate.request_problems('assess', {}, {'stores': []}, {}, env=env)
+    assert 'PROXMOX_TOKEN_SECRET_FILE: names no readable file (point it at the file the credential wrote)' in out
+

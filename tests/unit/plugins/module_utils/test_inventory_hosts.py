@@ -1,6 +1,6 @@
 """The inventory's pure part: which VMs are desktops, their groups, host vars and address."""
 
-from ansible_collections.storedesk.vdi.plugins.module_utils import _desktop_inventory as inv
+from ansible_collections.storedesk.vdi.plugins.module_utils import _inventory_hosts as inv
 
 TAGS = 'storedesk;store-sh-0001;city-shanghai;region-east;image-store;v-1.0.0;role-desktop'
 RESOURCES = [

@@ -16,27 +16,37 @@ FACTS = ('computer_name', 'os', 'sysprep_state', 'disks', 'printers', 'printer_d
          'default_printers', 'mapped_drives', 'backends')
 
 
+def _usb_ids(values, field):
+    out = []
+    for vid_pid in values or []:
+        if not VID_PID.match(vid_pid):
+            raise ValueError('{0} entries are VVVV:PPPP (hex vendor and product id), not {1!r}'.format(field, vid_pid))
+        out.append(vid_pid.upper())
+    return out
+
+
 def check_input(desktops, backends, expect_usb):
-    """(desktops, payload, expected VID:PIDs upper case); ValueError naming what is wrong."""
+    """(desktops, payload, expected VID:PIDs upper case); ValueError naming what is wrong.
+    A desktop's own expect_usb (when given) replaces the common list for it: desktops[].expected."""
     seen = set()
+    expected = _usb_ids(expect_usb, 'expect_usb')
+    out = []
     for d in desktops:
         if not d.get('name') or not d.get('address'):
             raise ValueError('every entry of desktops needs name and address: {0!r}'.format(d))
         if d['name'] in seen:
             raise ValueError('desktop {0} is listed twice'.format(d['name']))
         seen.add(d['name'])
+        own = d.get('expect_usb')
+        out.append(dict(name=d['name'], address=d['address'],
+                        expected=expected if own is None else _usb_ids(own, 'desktops[{0}].expect_usb'.format(d['name']))))
     payload = {'backends': []}
     for b in backends or []:
         if not b.get('host') or not 0 < int(b.get('port') or 0) < 65536:
             raise ValueError('every backend needs host and a port 1-65535: {0!r}'.format(b))
         payload['backends'].append({'name': b.get('name') or b['host'], 'host': b['host'], 'port': int(b['port']),
                                     'timeout_ms': int(b.get('timeout_ms') or 2000)})
-    expected = []
-    for vid_pid in expect_usb or []:
-        if not VID_PID.match(vid_pid):
-            raise ValueError('expect_usb entries are VVVV:PPPP (hex vendor and product id), not {0!r}'.format(vid_pid))
-        expected.append(vid_pid.upper())
-    return [dict(name=d['name'], address=d['address']) for d in desktops], payload, expected
+    return out, payload, expected
 
 
 def desktop_record(run, expected):
@@ -68,9 +78,10 @@ def summarise(records):
 
 def probe_desktops(options, desktops, backends=None, expect_usb=None, session_factory=None):
     """Probe every desktop; the module's result fields (desktops, unreachable, summary)."""
-    desktops, payload, expected = check_input(desktops, backends, expect_usb)
-    runs = run_on_desktops(options, desktops, PROBE, payload, idempotent=True, session_factory=session_factory)
-    records = [desktop_record(r, expected) for r in runs]
+    desktops, payload, _expected = check_input(desktops, backends, expect_usb)
+    runs = run_on_desktops(options, [dict(name=d['name'], address=d['address']) for d in desktops], PROBE, payload,
+                           idempotent=True, session_factory=session_factory)
+    records = [desktop_record(r, d['expected']) for r, d in zip(runs, desktops)]
     unreachable = [dict(name=r['name'], address=r['address'], error=r['error'], category=r['error_category'])
                    for r in records if not r['ok']]
     # not 'unreachable': Ansible reads a truthy top-level 'unreachable' as "the host is unreachable"

@@ -32,6 +32,11 @@ def power_state(item):
     return status
 
 
+def is_managed(item):
+    """A guest storedesk manages: tagged `storedesk` (tags are live in /cluster/resources)."""
+    return bool(_tags.parse(item.get('tags'))['managed'])
+
+
 def desktop(item, region):
     """One /cluster/resources entry (type qemu) as a desktop record."""
     meta = _tags.parse(item.get('tags'))
@@ -40,7 +45,9 @@ def desktop(item, region):
             'status': item.get('status'), 'power': power_state(item), 'lock': item.get('lock'),
             'template': bool(item.get('template')), 'managed': meta['managed'], 'tags': meta['tags'],
             'store': meta['store'], 'city': meta['city'], 'image': meta['image'], 'version': meta['version'],
-            'role': meta['role'], 'ip': None}
+            'role': meta['role'], 'ip': None,
+            # seconds since start, from the RRD cache like name/status (pve-manager PVE/API2Tools.pm extract_vm_stats)
+            'uptime': item.get('uptime')}
 
 
 def desktops(resources, region, include_unmanaged=False):

@@ -9,7 +9,7 @@ addresses(): the guest agent's IPv4 address of running desktops, concurrently (r
 
 from __future__ import annotations
 
-from . import _desktop_inventory as inv
+from . import _inventory_hosts as inv
 from ._executor import run_bounded
 from ._pve_errors import InputError
 
@@ -19,7 +19,7 @@ def store_pool(store):
 
 
 def select(resources, names=None, store=None):
-    """Desktop records (see _desktop_inventory.desktop) for the names given, or of the store's pool.
+    """Desktop records (see _inventory_hosts.desktop) for the names given, or of the store's pool.
 
     A store's desktops are the VMs in pool store-<code>, or tagged store-<code>; templates never.
     Names must each match exactly one VM: InputError lists what is missing or ambiguous.
