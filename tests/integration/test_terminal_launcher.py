@@ -414,6 +414,30 @@ def test_launcher_falls_back_to_the_spare_desktop(tlab, tmp_path):
         pve.vm(OWN).start_error = None
 
 
+def test_launcher_finds_a_desktop_renamed_seconds_ago(tlab, tmp_path):
+    """/cluster/resources names a guest from the RRD cache (seconds late, as on PVE): the launcher finds a
+    desktop by its new name at once through the node's guest list, and by VMID when store_access gave one."""
+    root = api(tlab)
+    old, new = '{0}-d{1}'.format(STORE, OWN), '{0}-d{1}-new'.format(STORE, OWN)
+    ok(root, 'PUT', '/nodes/{0}/qemu/{1}/config'.format(NODE, OWN), name=new)
+    assert old in [v.get('name') for v in api_get(root, '/cluster/resources', type='vm')]    # the lab lags
+    line = Line(tlab.regions['east'])
+    for sub in ('by-name', 'by-vmid'):
+        (tmp_path / sub).mkdir()
+    terminals = [Terminal(tlab, line, tlab.terminal, tmp_path / 'by-name', desktops=[new]),
+                 Terminal(tlab, line, tlab.terminal, tmp_path / 'by-vmid',
+                          desktops=[{'name': 'renamed-elsewhere', 'vmid': OWN}])]
+    try:
+        for terminal in terminals:
+            assert terminal.wait('connected', timeout=20)['vmid'] == OWN
+            assert 'not found' not in terminal.output()
+    finally:
+        for terminal in terminals:
+            terminal.stop()
+        line.close()
+        ok(root, 'PUT', '/nodes/{0}/qemu/{1}/config'.format(NODE, OWN), name=old)
+
+
 def test_launcher_runs_with_debians_proxmoxer(tlab, tmp_path):
     """Debian 12 ships python3-proxmoxer 1.2.0, which sends token requests without a timeout: the launcher
     still notices a line that silently loses every packet, and comes back with it."""

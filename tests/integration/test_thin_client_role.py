@@ -136,7 +136,7 @@ def test_a_terminal_converges_on_debian_idempotently_and_gets_only_its_token(rla
     assert 'storedesk.vdi.store_access' in audit and 'ansible.builtin.copy' in audit and secret not in audit
     with open(os.path.join(rootfs, 'etc', 'storedesk', 'launcher.json')) as fh:
         conf = json.load(fh)
-    assert conf['desktops'] == [{'name': '{0}-d{1}'.format(STORE, OWN)}] and conf['ca_file']
+    assert conf['desktops'] == [{'name': '{0}-d{1}'.format(STORE, OWN), 'vmid': OWN}] and conf['ca_file']
     import requests
     session = requests.Session()
     session.headers['Authorization'] = 'PVEAPIToken={0}={1}'.format(conf['api_token_id'], secret)
