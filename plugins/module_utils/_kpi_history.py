@@ -16,7 +16,8 @@ import math
 import os
 import sqlite3
 import tempfile
-import time
+
+from ._retry import retry
 
 SCHEMA = (
     'CREATE TABLE IF NOT EXISTS reviews (review TEXT PRIMARY KEY, at REAL NOT NULL)',
@@ -52,13 +53,8 @@ def connect(path, create=True):
 
 def _retry(fn, attempts=20):
     """SQLite may answer 'database is locked' without waiting (e.g. while another connection switches to WAL)."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except sqlite3.OperationalError as exc:
-            if 'locked' not in str(exc) and 'busy' not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
+    return retry(fn, lambda exc: isinstance(exc, sqlite3.OperationalError) and
+                 ('locked' in str(exc) or 'busy' in str(exc)), attempts=attempts, base=0.05, cap=1.0)
 
 
 def normalise(rows, review, at):

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import getpass
 import os
-import random
 import socket
 import threading
 import time
 import uuid
 
 from ._pve_errors import PveApiError, PveConnectionError, StoredeskError
+from ._retry import full_jitter
 
 PREFIX = 'storedesk-lease-'
 HEAD = 'storedesk lease'
@@ -199,7 +199,7 @@ class Lease(object):
                                      'lease expires by itself within lease_ttl; do not delete the pool {1} by hand '
                                      'while it runs'.format(self.wait, busy[0]['pool']))
             self.progress('waiting {0}s for {1}'.format(int(spent), '; '.join(self.describe(r) for r in busy)))
-            self.sleep(min(self.wait - spent, min(5.0, 0.5 * attempt) + random.uniform(0, 1.0)))
+            self.sleep(min(self.wait - spent, 0.5 + full_jitter(attempt, base=0.5, cap=5.0)))
             pools = self.client.get('/pools')
 
     def note_ids(self, blocks):

@@ -46,7 +46,7 @@ def test_one_login_per_module_run_and_none_with_a_token(lab):
 
 @pytest.mark.parametrize('case,env,args,expect', [
     ('no host', {}, {'api_host': '127.0.0.1', 'api_port': 9}, 'cannot connect'),
-    ('wrong password', {'PROXMOX_TOKEN_ID': '', 'PROXMOX_PASSWORD': 'not-the-password'}, {},
+    ('wrong password', {'PROXMOX_TOKEN_ID': '', 'PROXMOX_TOKEN_SECRET': '', 'PROXMOX_PASSWORD': 'not-the-password'}, {},
      'authentication failure for root@pam'),
     ('unknown token', {'PROXMOX_PASSWORD': '', 'PROXMOX_TOKEN_SECRET': 'deadbeef'}, {}, 'HTTP 401'),
     ('tls without ca_path', {'PROXMOX_CA_PATH': ''}, {}, 'could not be verified'),
