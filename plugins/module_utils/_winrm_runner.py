@@ -164,6 +164,10 @@ class _Session(object):
             message_encryption='auto', proxy=None)
         # separate connect and read time-outs: an unreachable desktop is given up after connection_timeout
         self.protocol.transport.read_timeout_sec = (o.connection_timeout, receive_wait + o.connection_timeout)
+        # pywinrm builds its requests session with proxies and verify already decided (proxy=None: none; the CA of
+        # ca_path); with trust_env on, requests would look up proxy variables and .netrc again on every request
+        # (requests Session.send -> rebuild_proxies), a few ms of CPU per desktop under the GIL in a large fan-out.
+        self.protocol.transport.build_session().trust_env = False
         self.sent = False   # True once the command may have started on the desktop
 
     def run(self, script_text, deadline):

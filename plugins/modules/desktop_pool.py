@@ -147,11 +147,22 @@ def plan_with_details(client, stores, params, actual):
     return result
 
 
+POWER_ACTIONS = ('start', 'shutdown', 'hibernate', 'resume')
+
+
 def read_and_plan(client, stores, params, pools=None):
     actual = read_region(client, pools)
     confirm_live(client, actual)
     confirm_templates(client, actual, [(s['image']['name'], s['image']['version']) for s in stores])
-    return actual, plan_with_details(client, stores, params, actual)
+    result = plan_with_details(client, stores, params, actual)
+    # A power change of an existing desktop was decided on /cluster/resources' status, which is up to ~10 s old
+    # (RRD cache: a desktop started moments ago still reads `stopped`). Confirm it live on those nodes, plan again.
+    nodes = set(op['node'] for op in result['ops']
+                if op['vmid'] is not None and 'adopt' not in op['actions'] and set(op['actions']) & set(POWER_ACTIONS))
+    if nodes:
+        confirm_live(client, actual, sorted(nodes))
+        result = plan_with_details(client, stores, params, actual)
+    return actual, result
 
 
 def adopt_in_flight(client, runner_ops, actual, lease, pools, wait):

@@ -199,6 +199,25 @@ def test_deploy_rerun_check_mode_scale_and_hibernate(lagging_lab):
         assert state == (('running', None) if roles[name] else ('stopped', 'suspended')), (name, state)
 
 
+def test_a_rerun_right_after_a_start_sends_no_second_start(lagging_lab):
+    """Seconds after a start, /cluster/resources (RRD cache) still says `stopped`: the rerun confirms the power
+    state live before it plans a power change, so it starts nothing, writes nothing and reports no change."""
+    lab, pve = lagging_lab, lagging_lab.regions['east']
+    args = pool_args(['tq-0001'], 2, power='stopped', vlan0=2340)
+    rc, result = run_module(lab, 'desktop_pool', args)
+    assert rc == 0, result['_stdout']
+    time.sleep(pve.resources_lag + 0.2)              # the RRD cache has them, stopped
+    rc, result = run_module(lab, 'desktop_pool', dict(args, power='running'))
+    assert rc == 0 and result['changed'], result['_stdout']
+    assert [i['status'] for i in api_get(api(lab), '/cluster/resources', type='vm')
+            if (i.get('name') or '').startswith('tq-0001')] == ['stopped', 'stopped']     # still in the window
+    pve.requests.clear()
+    rc, result = run_module(lab, 'desktop_pool', dict(args, power='running'))
+    assert rc == 0 and result['changed'] is False, result['_stdout']
+    assert not writes(pve), pve.requests
+    assert [i['status'] for i in vms_of(lab, ['tq-0001'])] == ['running', 'running']
+
+
 def test_root_sets_spice_enhancements_a_token_cannot(lab):
     """qemu-server check_vm_modify_config_perm: only root@pam itself (not a token, not even root's) may set it."""
     session = api(lab)
