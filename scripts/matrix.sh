@@ -151,7 +151,7 @@ smoke() {
           - cluster.nodes | length > 0
           - pool is changed
           - again is not changed
-        fail_msg: "{{ {'pool': pool.stores | default(pool.msg | default('')), 'again': again.desktops | default(again.msg | default(''))} }}"
+        fail_msg: "{{ {'pool': pool.stores | default(pool.msg | default('')), 'again': again.desktops | default(again.msg | default(''))} | to_json }}"
 YAML
   ( cd "$RUN"
     books=(); for pb in "$coll"/playbooks/*.yml; do books+=("storedesk.vdi.$(basename "$pb" .yml)"); done
