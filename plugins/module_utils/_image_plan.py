@@ -169,7 +169,9 @@ def retention(spec, templates, users, present_version=True):
             reasons.append('pinned')
         in_use = users.get(version) or []
         if in_use:
-            names = ', '.join(u['name'] or str(u['vmid']) for u in in_use[:5])
+            # the VMID always (a name in /cluster/resources lags behind a fresh clone), the name when known
+            names = ', '.join('{0} ({1})'.format(u['vmid'], u['name']) if u['name'] else str(u['vmid'])
+                              for u in in_use[:5])
             more = ' and {0} more'.format(len(in_use) - 5) if len(in_use) > 5 else ''
             reasons.append('in use by {0} desktop(s): {1}{2}'.format(len(in_use), names, more))
         if any(t['protected'] for t in tpls):

@@ -73,7 +73,7 @@ def test_retention_keeps_versions_in_use_by_tags_and_pinned_ones():
     _res, templates, users = region(['1.0.0', '1.1.0', '1.2.0', '1.2.1'], desktops)
     doc = plan_mod.plan(spec('1.3.0', retention=2, pinned=['1.1.0']), templates, users, [])
     keep = dict((k['version'], k['reasons']) for k in doc['keep'])
-    assert keep['1.0.0'] == ['in use by 2 desktop(s): d100, d101']
+    assert keep['1.0.0'] == ['in use by 2 desktop(s): 100 (d100), 101 (d101)']
     assert keep['1.1.0'] == ['pinned']
     assert [r['version'] for r in doc['remove']] == ['1.2.0']       # third newest, unused, not pinned
     assert users['1.1.0'] == []                                      # the build VM is no user
