@@ -115,3 +115,32 @@ def api_get(session, path, **params):
     answer = session.get(session.base + path, params=params, verify=session.verify)
     answer.raise_for_status()
     return answer.json()['data']
+
+
+def ok(session, method, url, **data):
+    """One API call (an `api` session) that must answer 200; its data. GET parameters go in the query."""
+    kind = 'params' if method == 'GET' else 'data'
+    answer = session.request(method, session.base + url, verify=session.verify, **{kind: data or None})
+    assert answer.status_code == 200, (method, url, answer.status_code, answer.text)
+    return answer.json()['data']
+
+
+def wait_task(session, upid, node='pve-e1', timeout=30.0):
+    """Wait until the task `upid` on `node` has stopped; its status (`exitstatus` says how it ended)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = api_get(session, '/nodes/{0}/tasks/{1}/status'.format(node, upid))
+        if status['status'] == 'stopped':
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError('task did not end: ' + upid)
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def lagging_lab(tmp_path_factory):
+    """A lab of the test's own whose /cluster/resources RRD fields (name, status, template, maxmem) stay as
+    pvestatd last broadcast them for a minute (PVE: ~10 s); the test says when with `rrd_refresh()`."""
+    lab = start_lab(tmp_path_factory, strict={'resources_lag': 60.0})
+    yield lab
+    lab.stop()

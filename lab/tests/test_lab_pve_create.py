@@ -1,10 +1,8 @@
 """A VM being created (POST /nodes/{node}/qemu) as PVE shows it while the create task runs: a config holding only
 `lock: create`, no name, no tags, not yet in its pool (qemu-server API2/Qemu.pm create_vm)."""
 
-import time
-
 import pytest
-from conftest import api, api_get, start_lab
+from conftest import api, api_get, start_lab, wait_task
 
 E1 = '/nodes/pve-e1'
 
@@ -15,15 +13,6 @@ def slow_lab(tmp_path_factory):
     lab.regions['east'].time_model['qmcreate'] = 40          # 2 real seconds
     yield lab
     lab.stop()
-
-
-def wait_task(session, upid):
-    for _ in range(400):
-        status = api_get(session, E1 + '/tasks/{0}/status'.format(upid))
-        if status['status'] == 'stopped':
-            return status
-        time.sleep(0.02)
-    raise AssertionError('task did not end: ' + upid)
 
 
 def test_a_vm_being_created_holds_only_its_lock_until_the_worker_writes_its_config(slow_lab):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 import requests
-from conftest import api, api_get, start_lab
+from conftest import api, api_get, start_lab, wait_task
 
 E1 = '/nodes/pve-e1'
 
@@ -32,15 +32,6 @@ def token_session(lab, region='east'):
     session.verify = lab.cafile
     session.base = lab.regions[region].url + '/api2/json'
     return session
-
-
-def wait_task(session, upid, node='pve-e1'):
-    for _ in range(400):
-        status = api_get(session, '/nodes/{0}/tasks/{1}/status'.format(node, upid))
-        if status['status'] == 'stopped':
-            return status
-        time.sleep(0.02)
-    raise AssertionError('task did not end: ' + upid)
 
 
 def message(answer):

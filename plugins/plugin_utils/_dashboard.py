@@ -15,7 +15,7 @@ import json
 import os
 from html import escape
 
-from ansible_collections.storedesk.vdi.plugins.plugin_utils._report_html import CSS
+from ansible_collections.storedesk.vdi.plugins.plugin_utils._report_page import page, verdict
 
 # Phases that change the estate (a review or an inspection only looks).
 CHANGES = ('golden_image', 'pilot', 'rollout', 'scale_event', 'reclaim', 'access', 'accounts', 'power')
@@ -111,16 +111,8 @@ def render(report_dir, generated=''):
     reports = load(report_dir)
     stores = estate(reports)
     failing = [s['store'] for s in stores if s['kpi'] == 'FAIL']
-    parts = ['<!doctype html><html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width,initial-scale=1">',
-             '<title>storedesk estate</title><style>{0}{1}</style></head><body><main>'.format(CSS, EXTRA_CSS),
-             '<h1>Estate</h1>',
-             '<div class="sub">{0} stores, {1} reports in {2}</div>'.format(
-                 len(stores), len(reports), escape(report_dir))]
-    ok = not failing
-    parts.append('<div class="verdict {0}">{1}</div>'.format(
-        'ok' if ok else 'bad', escape('Every store met its KPIs at its last review.' if ok else
-                                      'Missed a KPI at the last measurement: ' + ', '.join(failing))))
+    parts = [verdict(not failing, 'Every store met its KPIs at its last review.' if not failing else
+                     'Missed a KPI at the last measurement: ' + ', '.join(failing))]
     cards = [('Stores', len(stores)),
              ('Desktops', sum(s['desktops'] or 0 for s in stores)),
              ('Stores missing a KPI', len(failing)),
@@ -144,5 +136,5 @@ def render(report_dir, generated=''):
             if os.path.exists(os.path.join(report_dir, html)) else escape(name)
         parts.append('<tr><td>{0}</td><td>{1}</td><td>{2}</td></tr>'.format(link, escape(phase), escape(when)))
     parts.append('</tbody></table></div></section>')
-    parts.append('<p class="sub">Generated {0} by storedesk.vdi.</p></main></body></html>'.format(escape(generated)))
-    return '\n'.join(parts)
+    return page('storedesk estate', parts, generated, heading='Estate', extra_css=EXTRA_CSS,
+                subtitle='{0} stores, {1} reports in {2}'.format(len(stores), len(reports), report_dir))

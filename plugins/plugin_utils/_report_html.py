@@ -16,27 +16,7 @@ from __future__ import annotations
 
 from html import escape
 
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1d2733;background:#f4f6f8}
-main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-.sub{color:#5b6b7b;margin-bottom:16px}
-.verdict{padding:12px 16px;border-radius:6px;font-weight:600;margin:12px 0 18px}
-.ok{background:#e3f4e8;color:#17602f;border-left:6px solid #2e9e55}
-.bad{background:#fbe6e4;color:#8a1f11;border-left:6px solid #d0432f}
-.cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{background:#fff;border-radius:6px;padding:12px 16px;min-width:150px;box-shadow:0 1px 2px #0002}
-.card .v{font-size:22px;font-weight:700}.card .l{color:#5b6b7b;font-size:12px;text-transform:uppercase}
-.card .n{color:#5b6b7b;font-size:12px}
-section{background:#fff;border-radius:6px;padding:12px 16px 16px;margin-top:16px;box-shadow:0 1px 2px #0002}
-.wide{overflow-x:auto}
-table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e4e8ec;vertical-align:top}
-th{background:#eef1f4;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.tag-ok{color:#17602f;font-weight:600}.tag-bad{color:#b3261e;font-weight:600}
-svg text{font:12px system-ui,sans-serif;fill:#1d2733}
-"""
+from ansible_collections.storedesk.vdi.plugins.plugin_utils._report_page import page, verdict
 
 
 def _fmt(value):
@@ -113,17 +93,9 @@ def _chart(chart):
 
 def render(report):
     """The HTML page of a report dict."""
-    parts = ['<!doctype html><html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width,initial-scale=1">',
-             '<title>{0}</title><style>{1}</style></head><body><main>'.format(
-                 escape(report.get('title', 'storedesk report')), CSS),
-             '<h1>{0}</h1>'.format(escape(report.get('title', 'storedesk report')))]
-    if report.get('subtitle'):
-        parts.append('<div class="sub">{0}</div>'.format(escape(report['subtitle'])))
-    verdict = report.get('verdict')
-    if verdict:
-        css = 'ok' if verdict.get('ok') else 'bad'
-        parts.append('<div class="verdict {0}">{1}</div>'.format(css, escape(verdict.get('text', ''))))
+    parts = []
+    if report.get('verdict'):
+        parts.append(verdict(report['verdict'].get('ok'), report['verdict'].get('text', '')))
     if report.get('summary'):
         parts.append('<div class="cards">')
         for card in report['summary']:
@@ -140,6 +112,5 @@ def render(report):
         if section.get('table'):
             parts.append(_table(section['table']))
         parts.append('</section>')
-    parts.append('<p class="sub">Generated {0} by storedesk.vdi.</p></main></body></html>'.format(
-        escape(str(report.get('generated', '')))))
-    return '\n'.join(parts)
+    return page(report.get('title', 'storedesk report'), parts, report.get('generated', ''),
+                subtitle=report.get('subtitle'))

@@ -1,36 +1,10 @@
 """desktop_info right after desktops were cloned, renamed or shut down: PVE's /cluster/resources serves names and
 power states from the RRD cache (~10 s old); the module must report the desktops as they are."""
 
-import time
-
-import pytest
-
-from conftest import api, api_get, run_module, start_lab
+from conftest import api, api_get, ok, run_module, wait_task
 
 NODE = 'pve-e1'
 TAGS = 'storedesk;store-sh-0001;city-shanghai;region-east;image-store;v-1.0.0;role-desktop'
-
-
-def ok(session, method, url, **data):
-    answer = session.request(method, session.base + url, verify=session.verify, data=data or None)
-    assert answer.status_code == 200, (method, url, answer.status_code, answer.text)
-    return answer.json()['data']
-
-
-def wait_task(session, upid):
-    for _ in range(600):
-        if api_get(session, '/nodes/{0}/tasks/{1}/status'.format(NODE, upid))['status'] == 'stopped':
-            return
-        time.sleep(0.05)
-    raise AssertionError('task did not end: ' + upid)
-
-
-@pytest.fixture
-def lagging(tmp_path_factory):
-    """A lab whose RRD fields stay as pvestatd last broadcast them for a minute (the test says when)."""
-    lab = start_lab(tmp_path_factory, strict={'resources_lag': 60.0})
-    yield lab
-    lab.stop()
 
 
 def clone(root, vmid, name, start):
@@ -40,8 +14,8 @@ def clone(root, vmid, name, start):
         wait_task(root, ok(root, 'POST', '/nodes/{0}/qemu/{1}/status/start'.format(NODE, vmid)))
 
 
-def test_desktop_info_reports_current_names_and_power_states(lagging):
-    lab = lagging
+def test_desktop_info_reports_current_names_and_power_states(lagging_lab):
+    lab = lagging_lab
     root = api(lab)
     clone(root, 2601, 'sh-0001-old', True)
     lab.regions['east'].rrd_refresh()                   # pvestatd's broadcast; from here on the cache is old

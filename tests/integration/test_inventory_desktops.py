@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, api, api_get, lab_env, start_lab
+from conftest import ROOT, api, api_get, lab_env
 
 BIN = os.path.dirname(sys.executable)
 TAGS = 'storedesk;store-{store};city-{city};region-{region};image-store;v-1.0.0;role-{role}'
@@ -199,14 +199,6 @@ def test_unreachable_region_fails_or_is_skipped(desktops, tmp_path):
     data, proc = listed(desktops, write_source(tmp_path, skip_unreachable_regions=True), env=env)
     assert 'sh-0001-d7101' in data['_meta']['hostvars'] and 'cd-0204-d7201' not in data['_meta']['hostvars']
     assert 'left out region west' in proc.stderr
-
-
-@pytest.fixture
-def lagging_lab(tmp_path_factory):
-    """A lab whose /cluster/resources RRD fields stay as they were for a minute (PVE: ~10 s)."""
-    lab = start_lab(tmp_path_factory, strict={'resources_lag': 60.0})
-    yield lab
-    lab.stop()
 
 
 def test_desktops_are_listed_as_they_are_now_not_as_the_rrd_cache_saw_them(lagging_lab, tmp_path):

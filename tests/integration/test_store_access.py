@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from conftest import api, api_get, run_module, run_playbook, start_lab
+from conftest import api, api_get, ok, run_module, run_playbook, start_lab
 
 NODE = 'pve-e1'
 VM_A, VM_A2, VM_B = 2101, 2102, 2201
@@ -30,14 +30,6 @@ def alab(tmp_path_factory):
         time.sleep(0.2)
     yield lab
     lab.stop()
-
-
-def ok(session, method, url, **data):
-    """One call that must succeed (GET parameters go in the query)."""
-    kind = 'params' if method == 'GET' else 'data'
-    answer = session.request(method, session.base + url, verify=session.verify, **{kind: data or None})
-    assert answer.status_code == 200, (method, url, answer.status_code, answer.text)
-    return answer.json()['data']
 
 
 def login(lab, user, password):

@@ -1,34 +1,18 @@
 """store_access terminals right after desktops were cloned, renamed or made templates: PVE's /cluster/resources
 serves names and template flags from the RRD cache (~10 s old); the terminals must get the desktops as they are."""
 
-import time
-
 import pytest
 
-from conftest import api, api_get, run_module, start_lab
+from conftest import api, api_get, ok, run_module, wait_task
 
 NODE, STORE = 'pve-e1', 'sh-0001'
 RENAMED, NEW, TEMPLATE = 2501, 2502, 2503
 
 
-def ok(session, method, url, **data):
-    answer = session.request(method, session.base + url, verify=session.verify, data=data or None)
-    assert answer.status_code == 200, (method, url, answer.status_code, answer.text)
-    return answer.json()['data']
-
-
-def wait_task(session, upid):
-    for _ in range(600):
-        if api_get(session, '/nodes/{0}/tasks/{1}/status'.format(NODE, upid))['status'] == 'stopped':
-            return
-        time.sleep(0.05)
-    raise AssertionError('task did not end: ' + upid)
-
-
 @pytest.fixture
-def lagging(tmp_path_factory):
-    """A lab whose RRD fields stay as pvestatd last broadcast them for a minute (the test says when)."""
-    lab = start_lab(tmp_path_factory, strict={'resources_lag': 60.0})
+def lagging(lagging_lab):
+    """The store's desktops, renamed, made a template and cloned after pvestatd's last broadcast."""
+    lab = lagging_lab
     root = api(lab)
     ok(root, 'POST', '/pools', poolid='store-' + STORE)
     for vmid, name in ((RENAMED, 'sh-0001-old'), (TEMPLATE, 'sh-0001-tpl')):
@@ -42,8 +26,7 @@ def lagging(tmp_path_factory):
     cached = dict((r['vmid'], r) for r in api_get(root, '/cluster/resources', type='vm'))
     assert cached[RENAMED]['name'] == 'sh-0001-old' and not cached[TEMPLATE].get('template')
     assert 'name' not in cached[NEW]                                    # inside the lag window
-    yield lab, root
-    lab.stop()
+    return lab, root
 
 
 def token_acl(root, vmid):

@@ -19,7 +19,7 @@ import time
 import pytest
 import requests
 
-from conftest import ROOT, api, api_get, run_module, start_lab
+from conftest import ROOT, api, api_get, ok, run_module, start_lab
 
 LAUNCHER = os.path.join(ROOT, 'roles', 'thin_client', 'files', 'storedesk-launcher')
 NODE, STORE, OTHER = 'pve-e1', 'sh-0001', 'sh-0002'
@@ -204,13 +204,6 @@ class Line(object):
 
     def close(self):
         self.drop()
-
-
-def ok(session, method, url, **data):
-    kind = 'params' if method == 'GET' else 'data'
-    answer = session.request(method, session.base + url, verify=session.verify, **{kind: data or None})
-    assert answer.status_code == 200, (method, url, answer.status_code, answer.text)
-    return answer.json()['data']
 
 
 def wait_for(pred, timeout=30, step=0.05, what='condition'):
@@ -419,6 +412,7 @@ def test_launcher_finds_a_desktop_renamed_seconds_ago(tlab, tmp_path):
     desktop by its new name at once through the node's guest list, and by VMID when store_access gave one."""
     root = api(tlab)
     old, new = '{0}-d{1}'.format(STORE, OWN), '{0}-d{1}-new'.format(STORE, OWN)
+    tlab.regions['east'].rrd_refresh()   # pvestatd's broadcast now: the cache names it (run alone, it had not yet)
     ok(root, 'PUT', '/nodes/{0}/qemu/{1}/config'.format(NODE, OWN), name=new)
     assert old in [v.get('name') for v in api_get(root, '/cluster/resources', type='vm')]    # the lab lags
     line = Line(tlab.regions['east'])

@@ -29,6 +29,21 @@ def api(region, path, **params):
     return answer.json()['data']
 
 
+def guests(region):
+    """The region's guests as a user checks them: the list from /cluster/resources (existence, node, pool, lock and
+    tags are live there), name and template from each config, status from status/current - the list's own are
+    pvestatd's RRD cache, ~10 s old on PVE (pve-manager PVE/API2Tools.pm extract_vm_stats)."""
+    out = []
+    for vm in api(region, '/cluster/resources', type='vm'):
+        if vm.get('type') != 'qemu':
+            continue
+        base = '/nodes/{0}/qemu/{1}'.format(vm['node'], vm['vmid'])
+        config = api(region, base + '/config')
+        out.append(dict(vm, name=config.get('name'), template=int(config.get('template') or 0),
+                        status=api(region, base + '/status/current').get('status')))
+    return out
+
+
 def load(*parts):
     with open(os.path.join(INVENTORY, *parts)) as fh:
         return yaml.safe_load(fh) or {}
@@ -64,7 +79,7 @@ def version():
 
 def test_every_store_has_its_pool_at_baseline_on_the_chain_image(host):
     for region in sorted(set(stores().values())):
-        vms = [v for v in api(region, '/cluster/resources', type='vm') if not v.get('template')]
+        vms = [v for v in guests(region) if not v.get('template')]
         for code, where in stores().items():
             if where != region:
                 continue
@@ -78,7 +93,7 @@ def test_every_store_has_its_pool_at_baseline_on_the_chain_image(host):
 
 def test_golden_image_template_in_every_region(host):
     for region in sorted(set(stores().values())):
-        templates = [v for v in api(region, '/cluster/resources', type='vm') if v.get('template')]
+        templates = [v for v in guests(region) if v.get('template')]
         assert [v for v in templates if 'v-' + version() in v.get('tags', '').split(';')], region
 
 

@@ -2,12 +2,12 @@
 
 import collections
 
-from test_lab_state import api, desired, stores
+from test_lab_state import desired, guests, stores
 
 
 def test_no_desktop_lost_duplicated_or_half_made(host):
     for region in sorted(set(stores().values())):
-        vms = [v for v in api(region, '/cluster/resources', type='vm') if not v.get('template')]
+        vms = [v for v in guests(region) if not v.get('template')]
         names = collections.Counter(v.get('name') for v in vms)
         assert [n for n, c in names.items() if c > 1] == [], 'duplicated desktops in ' + region
         assert [v['name'] for v in vms if v.get('lock')] == [], 'half-made (locked) VMs in ' + region
