@@ -14,6 +14,7 @@ from .pve_clone import CloneApi
 from .pve_create import CreateApi
 from .pve_config_perms import ConfigPermsApi
 from .pve_guests import GuestLifecycle
+from .pve_network import NodeNetworkApi
 from .pve_power import PowerApi
 from .pve_rrd import ResourcesLagApi
 from .pve_scale import ScaleApi
@@ -24,9 +25,9 @@ from .pve_versions import VersionApi
 
 # Order matters (method resolution): the release wraps authentication and permission checks of the access
 # control; root-only options are refused before the USB rule; clones are shown in flight around the lab's
-# task timing.
-MIXINS = (VersionApi, ConfigPermsApi, UsbMappingApi, AccessControlApi, CloneApi, CreateApi, PowerApi, TaskListApi,
-          ResourcesLagApi, ScaleApi, GuestLifecycle, NodeCapacityApi, SpiceProxyApi)
+# task timing; a start fails on a missing bridge after the permission checks and the USB rule.
+MIXINS = (VersionApi, ConfigPermsApi, UsbMappingApi, AccessControlApi, NodeNetworkApi, CloneApi, CreateApi, PowerApi,
+          TaskListApi, ResourcesLagApi, ScaleApi, GuestLifecycle, NodeCapacityApi, SpiceProxyApi)
 
 # How strict the lab is, feature by feature (`strict=True` in Lab / `lab up --strict` gives all of these).
 STRICT = {'resources_lag': 3.0, 'root_only_options': True, 'clone_inflight': True}
@@ -51,6 +52,7 @@ class LabPve(LabBase):
         self._lab_guests_init(guest_net)
         self.node_specs = dict(spec['nodes'])
         self.nodes = dict((name, {'online': True}) for name in spec['nodes'])
+        self.setup_bridges(spec)
         self.storage_sizes = {}
         self.storages.pop('local-lvm', None)
         for sid, st in (spec.get('storages') or {}).items():

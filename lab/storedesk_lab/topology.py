@@ -24,6 +24,17 @@ def load(path=None):
     return topo
 
 
+def _check_bridges(where, bridges):
+    """bridges: {name: {ports: 'eno1 eno2' (may be empty), vlan_aware: bool}} (pve_network.py serves them)."""
+    if bridges is None:
+        return
+    if not isinstance(bridges, dict) or not bridges:
+        raise TopologyError(where + ': a mapping of bridge name -> {ports, vlan_aware} is needed')
+    for name, spec in bridges.items():
+        if not isinstance(spec, dict) or set(spec) - {'ports', 'vlan_aware'}:
+            raise TopologyError('{0}.{1}: only ports (str) and vlan_aware (bool) are known'.format(where, name))
+
+
 def check(topo, path='topology'):
     regions = topo.get('regions') or {}
     if not regions:
@@ -40,6 +51,8 @@ def check(topo, path='topology'):
             for key in ('cores', 'memory_gib'):
                 if not isinstance(spec.get(key), int) or spec[key] <= 0:
                     raise TopologyError('{0}.nodes.{1}.{2}: a positive integer is needed'.format(where, node, key))
+            _check_bridges('{0}.nodes.{1}.bridges'.format(where, node), spec.get('bridges'))
+        _check_bridges(where + '.bridges', region.get('bridges'))
         version = topo.get('pve_version', region.get('pve_version'))
         if version is not None:
             try:

@@ -42,10 +42,17 @@ options:
         type: list
         elements: str
       vlan:
-        description: VLAN tag of the desktops' C(net0) (1-4094). No two stores on one bridge may share it.
+        description:
+          - VLAN tag of the desktops' C(net0) (1-4094). No two stores on one bridge may share it.
+          - On a Linux bridge that is not VLAN-aware PVE needs a physical port on it to carry the tag; a store
+            whose placement nodes lack one is refused before any change.
         type: int
       bridge:
-        description: Bridge of C(net0); default O(bridge).
+        description:
+          - Bridge of C(net0); default O(bridge).
+          - Must be a bridge the API user can see (SDN.Use or SDN.Audit on C(/sdn/zones/localnetwork/<bridge>)) on
+            every placement node (O(nodes), else every online node) - PVE would clone the desktops and fail every
+            start. Checked before any change when the run creates, reconfigures or starts desktops.
         type: str
       link:
         description: The store's WAN link; picks the SPICE video mode when O(spice_video=auto).

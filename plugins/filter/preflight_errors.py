@@ -14,7 +14,8 @@ description:
     a cluster that cannot be read or has no quorum, placement nodes (C(storedesk_regions.<region>.nodes)) that
     are not in the cluster or are offline, a backup storage missing on a node or not holding backups, and what
     a check-mode C(storedesk.vdi.desktop_pool) run found (a golden-image version with no template in the region,
-    an image push without the memory for it).
+    an image push without the memory for it, a C(store_bridge) missing on a placement node or a C(store_vlan) PVE
+    cannot plug on it).
   - "Returns lines in the form C(region <region>: <store or setting>: <problem> (<fix>)); an empty list when
     every region is ready."
 options:

@@ -51,7 +51,8 @@ AUTOMATION_PRIVILEGES = (
                                 '(disks); desktop_power: POST /nodes/{node}/vzdump (backup storage)'),
     ('Datastore.AllocateTemplate', 'golden image build: POST /nodes/{node}/storage/{storage}/upload (the answer '
                                    'ISO) and DELETE of it after the build (pve-storage Status.pm, upload)'),
-    ('SDN.Use', 'clone and POST /nodes/{node}/qemu with netN: SDN.Use on /sdn/zones/localnetwork/{bridge}'),
+    ('SDN.Use', 'clone and POST /nodes/{node}/qemu with netN: SDN.Use on /sdn/zones/localnetwork/{bridge}; '
+                'desktop_pool: GET /nodes/{node}/network?type=any_bridge lists only the bridges the user has it on'),
     ('VM.Clone', 'desktop_pool, golden image build: POST /nodes/{node}/qemu/{vmid}/clone (on the template)'),
     ('VM.Allocate', 'desktop_pool: clone target (/pool/store-<code>), DELETE .../qemu/{vmid}; golden image build: '
                     'POST /nodes/{node}/qemu, POST .../template'),

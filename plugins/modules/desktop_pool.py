@@ -30,6 +30,9 @@ description:
   - An image push (a new O(image.version)) replaces desktops in batches - a canary first - by cloning
     the new version under the same name, then destroying the old desktop. The first failure stops the push;
     a rerun continues where it stopped.
+  - A store whose bridge is missing on a placement node (C(GET /nodes/{node}/network?type=any_bridge)), or whose
+    VLAN tag PVE cannot plug there, is refused before any change, also in check mode - PVE would clone its desktops
+    and fail every start (C(bridge '<name>' does not exist)).
   - Check mode returns the real plan; diff mode shows it as before/after. See docs/modules/desktop_pool.md.
 author:
   - storedesk.vdi maintainers (@storedesk)
@@ -122,6 +125,7 @@ diff:
 import signal
 import time
 
+from ansible_collections.storedesk.vdi.plugins.module_utils import _bridges as bridges
 from ansible_collections.storedesk.vdi.plugins.module_utils import _pool_desired as desired
 from ansible_collections.storedesk.vdi.plugins.module_utils import _pool_plan as planner
 from ansible_collections.storedesk.vdi.plugins.module_utils._lease import Lease
@@ -248,6 +252,7 @@ def execute(module, client):
     params = module.params
     stores = desired.build(params)
     actual, plan = read_and_plan(client, stores, params)
+    bridges.check(client, stores, plan['ops'], actual, params.get('nodes'))   # before any change, also in check mode
     lease = Lease(client, [s['code'] for s in stores], ttl=params['lease_ttl'], wait=params['lease_wait'],
                   progress=module.log)
     busy = lease.others(actual['pool_list'])

@@ -16,6 +16,8 @@ import re
 _LEAD = re.compile(r'^\d+ problem\(s\) in the input, nothing was changed: ')
 # its problems are joined with '; ', each starting with 'store <code>: ' or a setting ('nodes: ')
 _SPLIT = re.compile(r'; (?=store |nodes: |image: |push: )')
+# desktop_pool's store fields that the inventory calls store_<field>
+_INVENTORY_FIELD = re.compile(r'^(store \S+: )(bridge|vlan): ')
 
 
 def _by_region(results):
@@ -63,12 +65,13 @@ def _storage_problems(region, storage, wanted, facts, out):
 
 
 def _plan_problems(region, result, out):
-    """A check-mode desktop_pool run that failed: its problems, each prefixed with the region."""
+    """A check-mode desktop_pool run that failed: its problems, each prefixed with the region. The store network
+    fields are named as the inventory names them (desktop_pool's bridge check: module_utils/_bridges.py)."""
     text = _LEAD.sub('', str(result.get('msg') or 'failed without a message'))
     for part in _SPLIT.split(text):
         if part.startswith('nodes: '):   # reported above, with the inventory's field name
             continue
-        out.append('region {0}: {1}'.format(region, part))
+        out.append('region {0}: {1}'.format(region, _INVENTORY_FIELD.sub(r'\1store_\2: ', part)))
 
 
 def preflight_problems(clusters, plans=None, regions=None, backup_storage=None):

@@ -117,6 +117,8 @@ class FakePve(object):
             return {'result': []}
         if parts[-1] == 'qemu':
             return [dict(vm) for vm in self.vms.values() if vm['node'] == parts[1]]
+        if parts[-1] == 'network':        # desktop_pool's bridge check (type=any_bridge)
+            return [{'iface': 'vmbr0', 'type': 'bridge', 'bridge_ports': 'eno1'}]
         raise AssertionError('unexpected GET ' + path)
 
     def _post(self, path, data):
