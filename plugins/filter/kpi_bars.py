@@ -11,7 +11,7 @@ version_added: 0.1.0
 author: storedesk.vdi maintainers (@storedesk)
 description:
   - For the report's bar chart - per store the measured value, the threshold as the limit mark, and whether it
-    met the threshold (a missed KPI is drawn red).
+    met the threshold (a missed KPI is drawn red). Stores where the KPI is C(n/a) or C(not measured) get no bar.
 options:
   _input:
     description: Per store, C(store) and the measured KPIs.
@@ -22,7 +22,8 @@ options:
     description: The KPI.
     type: str
     required: true
-    choices: [ready_seconds, backend_latency_ms, scanner_present_pct, print_success_pct, account_switch_seconds]
+    choices: [ready_seconds, backend_latency_ms, scanner_present_pct, print_success_pct, account_switch_seconds,
+              version_switch_seconds, library_current_pct]
   thresholds:
     description: The thresholds by KPI name.
     type: dict

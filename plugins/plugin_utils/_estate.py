@@ -138,7 +138,7 @@ def validate(stores, catalog, waves=None, regions=None, thresholds=None, now=Non
     region_names = None if regions is None else list(regions)
     _region_problems(regions, problems)
     if thresholds is not None and 'kpi' in sections:
-        for field, problem, fix in threshold_errors(thresholds, 'storedesk_kpi_thresholds'):
+        for field, problem, fix in threshold_errors(thresholds, 'storedesk_kpi_thresholds', complete=True):
             problems.add_global(field, problem, fix)
     entries, known = [], set()
     for store in stores:

@@ -6,7 +6,7 @@ the history - per KPI and store the trend against its threshold, worst stores fi
 
 from __future__ import annotations
 
-from ansible_collections.storedesk.vdi.plugins.plugin_utils._kpi import KPIS, NOT_APPLICABLE
+from ansible_collections.storedesk.vdi.plugins.plugin_utils._kpi import KPIS, NOT_APPLICABLE, NOT_MEASURED
 
 TITLES = {
     'ready_seconds': 'Desktop ready time (start to WinRM answering)',
@@ -17,13 +17,7 @@ TITLES = {
     'version_switch_seconds': 'Image version switch (the store\'s last rollout, start to done)',
     'library_current_pct': 'Material library current in the desktops (version stamp seen in Windows)',
 }
-# Review-only KPIs: (threshold when none is given, sense, unit). The switch time is a trend to watch (no limit);
-# a desktop on an old library stamp is a miss.
-REVIEW_KPIS = {
-    'version_switch_seconds': (None, 'max', 's'),
-    'library_current_pct': (100, 'min', '%'),
-}
-UNITS = dict([(k, v[2]) for k, v in KPIS.items()] + [(k, v[2]) for k, v in REVIEW_KPIS.items()])
+UNITS = dict((k, v[2]) for k, v in KPIS.items())
 
 
 def history_rows(results, thresholds):
@@ -32,12 +26,11 @@ def history_rows(results, thresholds):
     for result in results:
         limits = dict(thresholds or {}, **(result.get('thresholds') or {}))
         kpis = [(kpi, key, sense, limits.get(key)) for kpi, (key, sense, _unit) in KPIS.items()]
-        kpis += [(kpi, kpi, sense, limits.get(kpi, default)) for kpi, (default, sense, _unit) in REVIEW_KPIS.items()]
         for kpi, key, sense, limit in kpis:
             if kpi not in result:
                 continue
             value = result[kpi]
-            if isinstance(value, str) and value != NOT_APPLICABLE:
+            if isinstance(value, str) and value not in (NOT_APPLICABLE, NOT_MEASURED):
                 try:
                     value = float(value)
                 except ValueError:
@@ -52,7 +45,7 @@ def history_rows(results, thresholds):
 def _badness(row):
     """How far from its threshold (> 1: missed); None when there is nothing to compare."""
     value, limit = row.get('value'), row.get('threshold')
-    if row.get('text') == NOT_APPLICABLE:
+    if row.get('text') in (NOT_APPLICABLE, NOT_MEASURED):
         return None
     if value is None:
         return float('inf') if limit is not None else None
@@ -66,10 +59,10 @@ def _badness(row):
 def _verdict(row):
     if row is None:
         return None
-    if row.get('text') == NOT_APPLICABLE:
-        return 'n/a'
+    if row.get('text') in (NOT_APPLICABLE, NOT_MEASURED):
+        return row['text']   # no source for it (n/a, not measured): neither a pass nor a miss
     if row.get('value') is None:
-        return 'not measured' if row.get('threshold') is not None else None
+        return 'no value' if row.get('threshold') is not None else None
     if row.get('ok') is None:
         return None
     return 'ok' if row['ok'] else 'missed'
@@ -79,7 +72,7 @@ def _shown(row):
     if row is None:
         return '-'
     if row.get('value') is None:
-        return row.get('text') or 'not measured'
+        return row.get('text') or 'no value'
     return '{0:g}'.format(round(row['value'], 1))
 
 
@@ -103,9 +96,9 @@ def view(rows, reviews, drift=None, estate=None):
         verdict = _verdict(now)
         entry = stores.setdefault(store, {'store': store, 'missed': 0, 'kpis': 0, 'worst_kpi': None,
                                           'worst': None, 'misses': []})
-        if verdict is not None:
+        if verdict not in (None, NOT_MEASURED):
             entry['kpis'] += 1
-        if verdict in ('missed', 'not measured'):
+        if verdict in ('missed', 'no value'):
             entry['missed'] += 1
             entry['misses'].append('{0} {1}'.format(kpi, _shown(now)))
         if bad is not None and (entry['worst'] is None or bad > entry['worst']):
@@ -147,7 +140,7 @@ def view(rows, reviews, drift=None, estate=None):
             if t['kpi'] != kpi:
                 continue
             now = series[(t['store'], kpi)][current]
-            if now.get('value') is None and now.get('text') == NOT_APPLICABLE:
+            if now.get('value') is None and now.get('text') in (NOT_APPLICABLE, NOT_MEASURED):
                 continue
             bars.append({'label': t['store'], 'value': now.get('value') or 0, 'limit': now.get('threshold'),
                          'ok': t['verdict'] == 'ok'})

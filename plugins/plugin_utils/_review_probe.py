@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 
-from ansible_collections.storedesk.vdi.plugins.plugin_utils._kpi import NOT_APPLICABLE
+from ansible_collections.storedesk.vdi.plugins.plugin_utils._kpi import NOT_APPLICABLE, NOT_MEASURED
 
 
 def _name(desktop):
@@ -45,7 +45,8 @@ def store_results(partials, desktops, probe, expect=None, plans=None, switches=N
     """The kpi role's per-store results (kpi_probe false) completed from the one bulk probe: desktops (of the
     store), probed, reachable, backend_latency_ms (worst), scanner_present_pct (n/a without scanners),
     unreachable; plus version (what the desktops' tags say), plan (baseline + spares), version_switch_seconds
-    (from switch_times) and library_current_pct (from library_freshness)."""
+    (from switch_times) and library_current_pct (from library_freshness) - 'not measured' for a store without
+    a rollout report or a library stamp read (no source: neither a pass nor a miss)."""
     expect, plans, switches, library = expect or {}, plans or {}, switches or {}, library or {}
     store_of = dict((d.get('name'), d.get('store')) for d in desktops or [])
     own = {}
@@ -74,11 +75,10 @@ def store_results(partials, desktops, probe, expect=None, plans=None, switches=N
             'version': ', '.join(versions) or None,
             'plan': plans.get(store),
         })
+        result['version_switch_seconds'] = switches[store]['seconds'] if store in switches else NOT_MEASURED
         if store in switches:
-            result['version_switch_seconds'] = switches[store]['seconds']
             result['version_switched_to'] = switches[store].get('version')
-        if store in library:
-            result['library_current_pct'] = library[store]
+        result['library_current_pct'] = library[store] if store in library else NOT_MEASURED
         out.append(result)
     return out
 

@@ -99,6 +99,16 @@ def test_review_keeps_history_and_shows_the_trend(fresh_lab, tmp_path):
     assert (sampled['desktops'], sampled['probed'], full['desktops'], full['probed']) == (2, 1, 2, 2)
     assert (full['plan'], full['version']) == (5, '1.0.0'), 'baseline 4 + 1 spare; what the desktops run'
     assert (data['stores'][0]['plan'], data['stores'][0]['version']) == (5, '1.0.0')
+    # every KPI is judged against the inventory's one set of thresholds (group_vars storedesk_kpi_thresholds);
+    # the first review had no rollout report: the version switch time is "not measured", neither pass nor miss
+    first_trends = {t['kpi']: t for t in first_data['trends'] if t['store'] == 'sh-0003'}
+    assert first_trends['version_switch_seconds']['verdict'] == 'not measured', first_trends
+    assert not [m for m in first_data['stores'][0]['misses'] if m.startswith('version_switch')]
+    trends = {t['kpi']: t for t in data['trends'] if t['store'] == 'sh-0003'}
+    assert (trends['version_switch_seconds']['threshold'], trends['version_switch_seconds']['verdict']) == (1800, 'ok')
+    assert trends['version_switch_seconds']['trend'] == 'not measured → 42'
+    assert (trends['library_current_pct']['threshold'], trends['library_current_pct']['verdict']) == (100, 'missed')
+    assert 'library_current_pct 50' in data['stores'][0]['misses']
     # ready time is only timed on request (a restart in store hours): not timed is n/a, never a missed KPI
     assert not [m for st in first_data['stores'] for m in st['misses'] if m.startswith('ready_seconds')], first_data['stores']
     pools = [d for d in first_data['drift'] if d['desktop'] == '(pools)']
@@ -141,6 +151,11 @@ def test_review_keeps_history_and_shows_the_trend(fresh_lab, tmp_path):
     ({'stores': 'sh-0001', 'review_last': 'all'}, 'review_last: all is not a whole number >= 1'),
     ({'stores': 'sh-0001', 'review_sample_per_store': 'some'}, 'review_sample_per_store: some is not a whole number >= 0'),
     ({'stores': 'sh-0001', 'review_concurrency': 0}, 'review_concurrency: 0 is not a whole number >= 1'),
+    # an inventory written before the version switch and library KPIs had thresholds: each must be set
+    ({'stores': 'sh-0001', 'storedesk_kpi_thresholds': {'ready_seconds': 120, 'backend_latency_ms': 80,
+      'scanner_present_pct': 100, 'print_success_pct': 95, 'account_switch_seconds': 30, 'library_current_pct': 100}},
+     'storedesk_kpi_thresholds.version_switch_seconds: not set (add `version_switch_seconds: 1800` (at most s) to '
+     'storedesk_kpi_thresholds in group_vars)'),
 ])
 def test_bad_review_request_is_refused_before_anything_is_measured(lab, tmp_path, extra, message):
     before = len(lab.regions['east'].requests)

@@ -52,7 +52,7 @@ def test_kpi_gate_names_every_miss():
                {'store': 'cd-0204', 'ready_seconds': 40, 'backend_latency_ms': 158, 'scanner_present_pct': None}]
     gate = _kpi.gate(results, thresholds)
     assert gate['passed'] is False
-    assert gate['misses'] == ['cd-0204: backend_latency_ms 158ms above 80ms', 'cd-0204: scanner_present_pct not measured']
+    assert gate['misses'] == ['cd-0204: backend_latency_ms 158ms above 80ms', 'cd-0204: scanner_present_pct: measurement failed (no value)']
     assert [s['verdict'] for s in gate['stores']] == ['PASS', 'FAIL']
     assert [b['ok'] for b in _kpi.bars(results, 'backend_latency_ms', thresholds)] == [True, False]
 

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from ansible_collections.storedesk.vdi.plugins.plugin_utils import _estate
+from ansible_collections.storedesk.vdi.plugins.plugin_utils import _estate, _kpi
 
 CATALOG = {'image': {'name': 'store', 'version': '1.0.0'},
            'usb_models': {'zebra-ds2208': {'usb_id': '05e0:1200'}},
@@ -28,14 +28,19 @@ NOW = 1764374400   # 2025-11-29
 
 def test_every_region_and_the_shared_thresholds_are_checked():
     regions = {'east': {'api_host': 'pve-e', 'api_port': 8006}, 'west': {'api_host': '', 'api_port': 'x'}}
-    errors = _estate.validate(GOOD, CATALOG, regions=regions, thresholds={'ready_seconds': -1, 'speed': 3},
-                              now=NOW)
+    thresholds = dict(_kpi.EXAMPLES, ready_seconds=-1, speed=3)
+    del thresholds['library_current_pct']
+    errors = _estate.validate(GOOD, CATALOG, regions=regions, thresholds=thresholds, now=NOW)
     assert errors == [
         'storedesk_regions.west.api_host: not set (the PVE API host of the region)',
         "storedesk_regions.west.api_port: 'x' is not a port (a number from 1 to 65535)",
         'storedesk_kpi_thresholds.ready_seconds: -1 is not a number >= 0 (give the threshold as a number)',
         'storedesk_kpi_thresholds.speed: is not a KPI (one of ready_seconds, backend_latency_ms, '
-        'scanner_present_pct, print_success_pct, account_switch_seconds)']
+        'scanner_present_pct, print_success_pct, account_switch_seconds, version_switch_seconds, '
+        'library_current_pct)',
+        # every KPI has its threshold in the one common place; a store's own thresholds override some
+        'storedesk_kpi_thresholds.library_current_pct: not set (add `library_current_pct: 100` (at least %) to '
+        'storedesk_kpi_thresholds in group_vars)']
 
 
 def test_good_estate_has_no_errors():

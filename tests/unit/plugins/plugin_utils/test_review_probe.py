@@ -4,7 +4,7 @@ and the review rows and the dashboard carrying plan and version for every store.
 
 import json
 
-from ansible_collections.storedesk.vdi.plugins.plugin_utils import _dashboard, _estate, _review
+from ansible_collections.storedesk.vdi.plugins.plugin_utils import _dashboard, _estate, _kpi, _review
 from ansible_collections.storedesk.vdi.plugins.plugin_utils._review_probe import library_freshness, probe_targets, \
     store_results, switch_times
 
@@ -57,7 +57,7 @@ def test_one_probe_result_split_per_store():
     assert (sh['plan'], sh['version'], sh['version_switch_seconds'], sh['library_current_pct']) == (5, '1.1.0', 24, 50.0)
     assert cd['backend_latency_ms'] == 250.0 and cd['scanner_present_pct'] == 'n/a', 'no scanner declared'
     assert (cd['plan'], cd['version'], cd['reachable']) == (3, '1.0.0', 2)
-    assert 'version_switch_seconds' not in cd and 'library_current_pct' not in cd
+    assert (cd['version_switch_seconds'], cd['library_current_pct']) == ('not measured', 'not measured'), 'no source'
 
 
 def test_switch_time_is_the_last_done_rollout_of_the_store():
@@ -85,19 +85,49 @@ def test_library_is_current_where_desktops_see_the_newest_stamp():
     assert library_freshness(markers, '2026.11-w47') == {'sh-0001': 50.0, 'cd-0204': 0.0}
 
 
-def test_review_rows_carry_the_new_kpis_and_the_page_the_estate():
+def _judged(rows, review='r1'):
+    return [dict(r, review=review, text=r['value'] if isinstance(r['value'], str) else None,
+                 value=None if isinstance(r['value'], str) else r['value'],
+                 ok=None if r['threshold'] is None or not isinstance(r['value'], (int, float)) else
+                 (r['value'] <= r['threshold'] if r['sense'] == 'max' else r['value'] >= r['threshold']))
+            for r in rows]
+
+
+def test_review_rows_carry_the_new_kpis_with_the_users_thresholds():
     rows = _review.history_rows([{'store': 'sh-0001', 'version_switch_seconds': 42, 'library_current_pct': 50.0,
-                                  'backend_latency_ms': 20.0}], {'backend_latency_ms': 80})
+                                  'backend_latency_ms': 20.0, 'thresholds': {'version_switch_seconds': 30}}],
+                                dict(_kpi.EXAMPLES, library_current_pct=90))
     by_kpi = {r['kpi']: r for r in rows}
-    assert by_kpi['version_switch_seconds']['value'] == 42 and by_kpi['version_switch_seconds']['threshold'] is None
-    assert by_kpi['library_current_pct']['threshold'] == 100 and by_kpi['library_current_pct']['sense'] == 'min'
-    hist = [dict(r, review='r1', ok=None if r['threshold'] is None else
-                 (r['value'] <= r['threshold'] if r['sense'] == 'max' else r['value'] >= r['threshold'])) for r in rows]
-    data, page = _review.view(hist, ['r1'], estate={'sh-0001': {'plan': 5, 'version': '1.1.0', 'desktops': 4}})
+    assert by_kpi['version_switch_seconds']['threshold'] == 30, 'the store\'s own threshold over the common one'
+    assert by_kpi['library_current_pct']['threshold'] == 90 and by_kpi['library_current_pct']['sense'] == 'min'
+    data, page = _review.view(_judged(rows), ['r1'], estate={'sh-0001': {'plan': 5, 'version': '1.1.0', 'desktops': 4}})
     store = data['stores'][0]
     assert (store['plan'], store['version'], store['desktops']) == (5, '1.1.0', 4)
-    assert store['verdict'] == 'FAIL' and 'library_current_pct 50' in store['misses']
+    assert store['verdict'] == 'FAIL'
+    assert sorted(store['misses']) == ['library_current_pct 50', 'version_switch_seconds 42']
     assert any(s['title'].startswith('Image version switch') for s in page['sections'])
+
+
+def test_not_measured_is_shown_and_neither_passes_nor_fails():
+    results = [{'store': 'sh-0001', 'backend_latency_ms': 20.0, 'print_success_pct': None,
+                'version_switch_seconds': 'not measured', 'library_current_pct': 100.0},
+               {'store': 'cd-0204', 'backend_latency_ms': 20.0, 'library_current_pct': 'not measured'}]
+    rows = _review.history_rows(results, _kpi.EXAMPLES)
+    data, page = _review.view(_judged(rows), ['r1'])
+    by = {s['store']: s for s in data['stores']}
+    assert by['cd-0204']['verdict'] == 'PASS' and by['cd-0204']['misses'] == []
+    assert by['sh-0001']['misses'] == ['print_success_pct no value'], 'measured without a value is a miss'
+    shown = {(t['store'], t['kpi']): t for t in data['trends']}
+    assert shown[('cd-0204', 'library_current_pct')]['verdict'] == 'not measured'
+    assert shown[('cd-0204', 'library_current_pct')]['trend'] == 'not measured'
+    gate = _kpi.gate(results, _kpi.EXAMPLES)
+    assert gate['misses'] == ['sh-0001: print_success_pct: measurement failed (no value)']
+    assert 'sh-0001: version_switch_seconds' in gate['not_measured'] and gate['passed'] is False
+    assert 'cd-0204: library_current_pct' in gate['not_measured']
+    cd = gate['stores'][1]
+    assert cd['verdict'] == 'PASS' and 'library_current_pct' in cd['not_measured']
+    assert cd['library_current_pct'] == 'not measured'
+    assert [b['label'] for b in _kpi.bars(results, 'library_current_pct', _kpi.EXAMPLES)] == ['sh-0001']
 
 
 def test_dashboard_shows_plan_and_version_for_stores_a_rollout_never_reported(tmp_path):
