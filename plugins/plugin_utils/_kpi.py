@@ -17,8 +17,8 @@ KPIS = {
     'library_current_pct': ('library_current_pct', 'min', '%'),
 }
 # What a missing threshold could be set to (the fix the validation names; the lab inventory's values).
-EXAMPLES = {'ready_seconds': 120, 'backend_latency_ms': 80, 'scanner_present_pct': 100, 'print_success_pct': 95,
-            'account_switch_seconds': 30, 'version_switch_seconds': 1800, 'library_current_pct': 100}
+SUGGESTED = {'ready_seconds': 120, 'backend_latency_ms': 80, 'scanner_present_pct': 100, 'print_success_pct': 95,
+             'account_switch_seconds': 30, 'version_switch_seconds': 1800, 'library_current_pct': 100}
 
 # A KPI that does not apply to a store (e.g. no clerk with a lab-known password, only directory users).
 NOT_APPLICABLE = 'n/a'
@@ -46,7 +46,7 @@ def threshold_errors(thresholds, where, complete=False):
     for key in KPIS if complete else ():
         if key not in thresholds:
             out.append(('{0}.{1}'.format(where, key), 'not set', 'add `{0}: {1}` ({2} {3}) to {4} in group_vars'
-                        .format(key, EXAMPLES[key], 'at most' if KPIS[key][1] == 'max' else 'at least',
+                        .format(key, SUGGESTED[key], 'at most' if KPIS[key][1] == 'max' else 'at least',
                                 KPIS[key][2], where)))
     return out
 

@@ -28,7 +28,7 @@ NOW = 1764374400   # 2025-11-29
 
 def test_every_region_and_the_shared_thresholds_are_checked():
     regions = {'east': {'api_host': 'pve-e', 'api_port': 8006}, 'west': {'api_host': '', 'api_port': 'x'}}
-    thresholds = dict(_kpi.EXAMPLES, ready_seconds=-1, speed=3)
+    thresholds = dict(_kpi.SUGGESTED, ready_seconds=-1, speed=3)
     del thresholds['library_current_pct']
     errors = _estate.validate(GOOD, CATALOG, regions=regions, thresholds=thresholds, now=NOW)
     assert errors == [

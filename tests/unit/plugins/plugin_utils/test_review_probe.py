@@ -96,7 +96,7 @@ def _judged(rows, review='r1'):
 def test_review_rows_carry_the_new_kpis_with_the_users_thresholds():
     rows = _review.history_rows([{'store': 'sh-0001', 'version_switch_seconds': 42, 'library_current_pct': 50.0,
                                   'backend_latency_ms': 20.0, 'thresholds': {'version_switch_seconds': 30}}],
-                                dict(_kpi.EXAMPLES, library_current_pct=90))
+                                dict(_kpi.SUGGESTED, library_current_pct=90))
     by_kpi = {r['kpi']: r for r in rows}
     assert by_kpi['version_switch_seconds']['threshold'] == 30, 'the store\'s own threshold over the common one'
     assert by_kpi['library_current_pct']['threshold'] == 90 and by_kpi['library_current_pct']['sense'] == 'min'
@@ -112,7 +112,7 @@ def test_not_measured_is_shown_and_neither_passes_nor_fails():
     results = [{'store': 'sh-0001', 'backend_latency_ms': 20.0, 'print_success_pct': None,
                 'version_switch_seconds': 'not measured', 'library_current_pct': 100.0},
                {'store': 'cd-0204', 'backend_latency_ms': 20.0, 'library_current_pct': 'not measured'}]
-    rows = _review.history_rows(results, _kpi.EXAMPLES)
+    rows = _review.history_rows(results, _kpi.SUGGESTED)
     data, page = _review.view(_judged(rows), ['r1'])
     by = {s['store']: s for s in data['stores']}
     assert by['cd-0204']['verdict'] == 'PASS' and by['cd-0204']['misses'] == []
@@ -120,14 +120,14 @@ def test_not_measured_is_shown_and_neither_passes_nor_fails():
     shown = {(t['store'], t['kpi']): t for t in data['trends']}
     assert shown[('cd-0204', 'library_current_pct')]['verdict'] == 'not measured'
     assert shown[('cd-0204', 'library_current_pct')]['trend'] == 'not measured'
-    gate = _kpi.gate(results, _kpi.EXAMPLES)
+    gate = _kpi.gate(results, _kpi.SUGGESTED)
     assert gate['misses'] == ['sh-0001: print_success_pct: measurement failed (no value)']
     assert 'sh-0001: version_switch_seconds' in gate['not_measured'] and gate['passed'] is False
     assert 'cd-0204: library_current_pct' in gate['not_measured']
     cd = gate['stores'][1]
     assert cd['verdict'] == 'PASS' and 'library_current_pct' in cd['not_measured']
     assert cd['library_current_pct'] == 'not measured'
-    assert [b['label'] for b in _kpi.bars(results, 'library_current_pct', _kpi.EXAMPLES)] == ['sh-0001']
+    assert [b['label'] for b in _kpi.bars(results, 'library_current_pct', _kpi.SUGGESTED)] == ['sh-0001']
 
 
 def test_dashboard_shows_plan_and_version_for_stores_a_rollout_never_reported(tmp_path):
