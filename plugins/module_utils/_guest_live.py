@@ -9,9 +9,9 @@ tags live, but `name`, `status` and `template` from the RRD cache pvestatd refre
 by name, a power state or a template flag read right after a clone, rename, start or conversion is old.
 
 GET /nodes/{node}/qemu (qemu-server PVE/API2/Qemu.pm `vmlist` -> PVE/QemuServer.pm `vmstatus`) takes name,
-template, lock and tags from each guest's config and status from its process: live. resources() reads the bulk
-list once, then the guest list of each node that hosts a guest `wanted` picks (by live fields only), concurrently:
-one request per node, whatever the number of guests.
+template, lock, tags and maxmem from each guest's config, status and uptime (from the process start time) from its
+process: live. resources() reads the bulk list once, then the guest list of each node that hosts a guest `wanted`
+picks (by live fields only), concurrently: one request per node, whatever the number of guests.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from __future__ import annotations
 from ._executor import run_bounded
 from ._pve_errors import PveApiError, PveConnectionError
 
-LIVE_FIELDS = ('status', 'template', 'lock', 'tags')
+LIVE_FIELDS = ('status', 'template', 'lock', 'tags', 'uptime', 'maxmem')
+# vmstatus leaves these out when unset (no template flag, no lock, no tags): absent live means absent
+UNSET_WHEN_ABSENT = ('template', 'lock', 'tags')
 
 
 def overlay(items, live_by_node):
-    """The /cluster/resources items with name/status/template/lock/tags of every guest found in its node's live
+    """The /cluster/resources items with name and the LIVE_FIELDS of every guest found in its node's live
     list ({node: {vmid: vmlist item}}). Guests of nodes not read (offline, a failed read) keep the cached values."""
     out = []
     for item in items or []:
@@ -35,7 +37,7 @@ def overlay(items, live_by_node):
         for key in LIVE_FIELDS:
             if live.get(key) is not None:
                 item[key] = live[key]
-            else:
+            elif key in UNSET_WHEN_ABSENT:
                 item.pop(key, None)
         name = live.get('name')
         if name and name != 'VM {0}'.format(item['vmid']):      # vmstatus' stand-in for a config without a name

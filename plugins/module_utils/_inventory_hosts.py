@@ -46,7 +46,8 @@ def desktop(item, region):
             'template': bool(item.get('template')), 'managed': meta['managed'], 'tags': meta['tags'],
             'store': meta['store'], 'city': meta['city'], 'image': meta['image'], 'version': meta['version'],
             'role': meta['role'], 'ip': None,
-            # seconds since start, from the RRD cache like name/status (pve-manager PVE/API2Tools.pm extract_vm_stats)
+            # seconds since start: live once _guest_live.resources overlaid the node's guest list (qemu-server
+            # vmstatus), else /cluster/resources' RRD cache (pve-manager PVE/API2Tools.pm extract_vm_stats)
             'uptime': item.get('uptime')}
 
 

@@ -317,6 +317,9 @@ class PoolRunner(object):
         if saved and (self.params.get('saved_sessions') or 'keep') == 'keep':
             raise Kept('hibernated: a saved session (saved_sessions=keep)')
         status = current.get('status') or vm['status']
+        if status == 'running' and vm['power'] != 'running' and 'agent' in (self.params.get('in_use_check') or []):
+            raise Kept('started after the plan read it {0}: who is logged in was not asked (a rerun asks)'.format(
+                vm['power']))
         vm['status'] = status
         vm['power'] = 'hibernated' if saved and status == 'stopped' else status
 

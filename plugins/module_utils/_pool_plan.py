@@ -22,6 +22,8 @@ from . import _pool_desired as desired_mod
 from ._pool_place import batches, place, push_room
 
 POWER_RANK = {'stopped': 0, 'hibernated': 1, 'running': 2}
+POWER_ACTIONS = ('start', 'shutdown', 'hibernate', 'resume')
+REMOVALS = ('destroy', 'replace')
 
 
 def find_template(actual, image, version):
@@ -269,6 +271,22 @@ def plan(stores, params, actual, details=None):
     needs['config'] -= set(details)
     needs['users'] -= set(vmid for vmid, info in details.items() if 'users' in info)
     return {'ops': ops, 'needs': needs, 'warnings': warnings, 'templates': templates}
+
+
+def live_nodes(ops, actual):
+    """Nodes whose guests' power must be read live before this plan may be applied. /cluster/resources' status is
+    the RRD cache (~10 s old): a desktop resumed seconds ago reads `stopped`, so it would be ranked first to go and
+    its logged-in users never asked. Wanted: the nodes of a power change, and of every desktop of a store where the
+    plan destroys or replaces one (the ranking and the in-use checks depend on all of them). A plan that removes
+    nothing and changes no power needs no read (the no-op rerun stays at its bulk reads)."""
+    touched = set(op['store'] for op in ops if set(op['actions']) & set(REMOVALS))
+    nodes = set()
+    for op in ops:
+        if op['vmid'] is None or not op['node'] or 'adopt' in op['actions']:
+            continue
+        if op['store'] in touched or set(op['actions']) & set(POWER_ACTIONS):
+            nodes.add(op['node'])
+    return sorted(n for n in nodes if actual['nodes'].get(n, {}).get('online', True))
 
 
 def changes(ops):

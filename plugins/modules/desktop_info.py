@@ -53,8 +53,8 @@ RETURN = r'''
 desktops:
   description:
     - One record per desktop - C(name), C(vmid), C(node), C(store), C(city), C(image), C(version), C(role),
-      C(power) (C(running), C(stopped), C(hibernated)), C(tags), C(uptime) (seconds since the desktop started, from
-      PVE's status cache, about 10 s old), and C(address) (the guest agent's first non-loopback IPv4 address, or null
+      C(power) (C(running), C(stopped), C(hibernated)), C(tags), C(uptime) (seconds since the desktop started, read
+      live from its node's guest list), and C(address) (the guest agent's first non-loopback IPv4 address, or null
       when the desktop is not running or its agent does not answer).
   returned: always
   type: list

@@ -137,9 +137,9 @@ from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import P
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_module import pve_module, run_module
 
 
-def plan_with_details(client, stores, params, actual):
-    """Plan; read the configs/users the plan asks for (at most twice); plan again."""
-    details = {}
+def plan_with_details(client, stores, params, actual, details=None):
+    """Plan; read the configs/users the plan asks for (at most twice) into `details`; plan again."""
+    details = {} if details is None else details
     result = planner.plan(stores, params, actual, details)
     for _round in range(2):
         wanted = result['needs']['config'] | result['needs']['users']
@@ -151,21 +151,31 @@ def plan_with_details(client, stores, params, actual):
     return result
 
 
-POWER_ACTIONS = ('start', 'shutdown', 'hibernate', 'resume')
+def _seen(vm):
+    return vm['power'], vm['lock'], vm['name'], vm['template']
 
 
 def read_and_plan(client, stores, params, pools=None):
     actual = read_region(client, pools)
     confirm_live(client, actual)
     confirm_templates(client, actual, [(s['image']['name'], s['image']['version']) for s in stores])
-    result = plan_with_details(client, stores, params, actual)
-    # A power change of an existing desktop was decided on /cluster/resources' status, which is up to ~10 s old
-    # (RRD cache: a desktop started moments ago still reads `stopped`). Confirm it live on those nodes, plan again.
-    nodes = set(op['node'] for op in result['ops']
-                if op['vmid'] is not None and 'adopt' not in op['actions'] and set(op['actions']) & set(POWER_ACTIONS))
-    if nodes:
+    details = {}
+    result = plan_with_details(client, stores, params, actual, details)
+    # Power changes, scale-down victims and push replacements were decided on /cluster/resources' status, up to
+    # ~10 s old (RRD cache: a desktop resumed moments ago still reads `stopped`, its users unasked). Read the power
+    # of the guests on those nodes live (one GET per node), plan again with users read for the live running ones.
+    confirmed = set()
+    for _round in range(2):        # a new plan may pick a victim on a node not read yet: once more
+        nodes = set(planner.live_nodes(result['ops'], actual)) - confirmed
+        if not nodes:
+            break
+        before = dict((vm['vmid'], _seen(vm)) for vm in actual['vms'])
         confirm_live(client, actual, sorted(nodes))
-        result = plan_with_details(client, stores, params, actual)
+        confirmed |= nodes
+        for vm in actual['vms']:
+            if _seen(vm) != before.get(vm['vmid']):
+                details.pop(vm['vmid'], None)      # read again: its users if it runs now, a config no longer locked
+        result = plan_with_details(client, stores, params, actual, details)
     return actual, result
 
 
