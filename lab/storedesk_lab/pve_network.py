@@ -8,17 +8,22 @@ Listing: pve-manager PVE/API2/Network.pm `index` (GET /nodes/{node}/network; sta
   `check_sdn_bridge`): a bridge the API user may not see looks missing;
 - entries carry `bridge_vlan_aware` and `bridge_ports` (`json_config_properties`).
 
-Start: qemu-server src/PVE/QemuServer.pm `print_netdevice_full` (from `config_to_command`, inside the start
-worker; master, and stable-bookworm for 8.x) reads the bridge MTU of every virtio NIC with pve-common
-src/PVE/Network.pm `read_bridge_mtu`: no such bridge on the node -> "bridge '<b>' does not exist" (the task
-fails, the VM stays stopped). A VLAN `tag` on a Linux bridge that is not VLAN-aware is not refused: pve-common
-Network.pm `tap_plug` calls `activate_bridge_vlan`, which builds `<bridge>v<tag>` on the bridge's physical ports
-and dies "no physical interface on bridge '<b>'" only when it has none (the tap is plugged by
-qemu-server src/usr/pve-bridge, also inside the start).
+Start: qemu-server src/PVE/QemuServer.pm `vm_start` loads the config under the VM lock inside the qmstart worker
+(refusing a template, a lock, a running VM first), `vm_start_nolock` applies pending changes, then
+`print_netdevice_full` (from `config_to_command`; master, and stable-bookworm for 8.x) reads the bridge MTU of
+every virtio NIC with pve-common src/PVE/Network.pm `read_bridge_mtu`: no such bridge on the node ->
+"bridge '<b>' does not exist" (the task fails, the VM stays stopped). A VLAN `tag` on a Linux bridge that is
+not VLAN-aware is not refused: pve-common Network.pm `tap_plug` calls `activate_bridge_vlan`, which builds
+`<bridge>v<tag>` on the bridge's physical ports and dies "no physical interface on bridge '<b>'" only when it has
+none (the tap is plugged by qemu-server src/usr/pve-bridge, also inside the start).
+So the lab checks in the worker, with the config as the worker finds it (a bridge removed or added, or net0
+changed, after the request counts).
 Create with `start=1`: qemu-server src/PVE/API2/Qemu.pm `create_vm` runs `vm_start` after the create worker
 ("Execute autostart", `eval {...}; warn $@ if $@`): in pvedaemon that start is a task of its own
 (pve-common src/PVE/RESTEnvironment.pm `fork_worker`: synchronous only for the CLI), so the create task ends OK,
 the qmstart task fails and the VM stays stopped.
+Not modelled: SDN VNets in `any_bridge` (pve-manager Network.pm `index` adds PVE::Network::SDN
+`get_local_vnets`), nor a NIC check of HA-managed starts (ha-manager starts the VM later, outside the request).
 """
 
 import asyncio
@@ -94,16 +99,15 @@ class NodeNetworkApi(StatefulRoutes):
                       or wanted == 'include_sdn']
         return [i for i in ifaces if i['type'] not in ('bridge', 'OVSBridge') or self._sees_bridge(user, i['iface'])]
 
-    def bridge_start_error(self, vm, config=None):
-        """Why the start worker dies on the VM's NICs (config with pending applied), or None."""
-        cfg = dict(vm.config if config is None else config)
-        if config is None:
-            for key, val in vm.pending.items():
-                if val is None:
-                    cfg.pop(key, None)
-                else:
-                    cfg[key] = val
-        bridges = getattr(self, 'node_bridges', {}).get(vm.node if config is None else config['_node'])
+    def bridge_start_error(self, vm):
+        """Why the start worker dies on the VM's NICs (its config with pending changes applied), or None."""
+        cfg = dict(vm.config)
+        for key, val in vm.pending.items():         # vm_start_nolock: vmconfig_apply_pending first
+            if val is None:
+                cfg.pop(key, None)
+            else:
+                cfg[key] = val
+        bridges = getattr(self, 'node_bridges', {}).get(vm.node)
         if bridges is None:
             return None
         for key in sorted(k for k in cfg if NET_KEY.fullmatch(k)):
@@ -118,20 +122,29 @@ class NodeNetworkApi(StatefulRoutes):
         return None
 
     async def _do_start(self, vm, user, p):
-        why = None
-        if not (vm.ha_managed or vm.template or (vm.lock and vm.lock != 'suspended') or vm.status == 'running'):
-            why = self.bridge_start_error(vm)
-        if why is None:
-            return await super()._do_start(vm, user, p)
+        """Marks the qmstart task fakepve is about to make: its worker checks the NICs (see task()). Not for an
+        HA-managed VM (fakepve's HA start is a `hastart` request; the lab models no HA start failure)."""
+        if not (vm.ha_managed and not vm.template):
+            vm.__dict__['net_check'] = True
+        return await super()._do_start(vm, user, p)
 
-        async def body():
-            raise TaskError(why)
-        return await self.task(vm.node, 'qmstart', vm.vmid, user, body, vm=vm)
+    async def task(self, node, ttype, tid, user, body, vm=None, lock=True, log=()):
+        """A marked qmstart: inside the worker, under the VM lock, after vm_start's own refusals (template, lock,
+        running: fakepve's body raises those), the NICs of the config as it is then (config_to_command)."""
+        if ttype == 'qmstart' and vm is not None and vm.__dict__.pop('net_check', False):
+            inner = body
+
+            async def body():
+                if not (vm.template or (vm.lock and vm.lock != 'suspended') or vm.status == 'running'):
+                    why = self.bridge_start_error(vm)
+                    if why is not None:
+                        raise TaskError(why)
+                return await inner()
+        return await super().task(node, ttype, tid, user, body, vm=vm, lock=lock, log=log)
 
     async def _qm_create(self, v, user):
-        conf = dict((k, x) for k, x in v.items() if NET_KEY.fullmatch(k))
-        conf['_node'] = v['node']
-        if not (v.get('start') and self.bridge_start_error(None, conf)):
+        """start=1 (not HA-managed): the create task, then a qmstart task of its own (create_vm's autostart)."""
+        if not v.get('start') or v.get('ha-managed'):
             return await super()._qm_create(v, user)
         # create_vm checks VM.PowerMgmt for start=1 before the worker: keep that refusal, then start on its own
         self._qm_perm(user, int(v['vmid']), v.get('pool'), 'VM.PowerMgmt')

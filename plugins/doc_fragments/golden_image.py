@@ -64,11 +64,19 @@ options:
         type: int
         default: 64
       bridge:
-        description: Bridge of the build VM's NIC (it needs DHCP and a path to the software sources).
+        description:
+          - Bridge of the build VM's NIC (it needs DHCP and a path to the software sources).
+          - Checked before anything is written (also in check mode) - a bridge that O(node) does not list in
+            C(GET /nodes/{node}/network) is an error naming the bridges it has (PVE would create the build VM and
+            fail its start with C(bridge '<b>' does not exist)). A bridge the API user has neither C(SDN.Audit)
+            nor C(SDN.Use) on is not listed, so it counts as missing.
         type: str
         default: vmbr0
       vlan:
-        description: VLAN tag of the build VM's NIC.
+        description:
+          - VLAN tag of the build VM's NIC.
+          - A tag on a Linux bridge that is neither VLAN-aware nor has a physical port is refused before anything is
+            written (PVE fails the start with C(no physical interface on bridge '<b>')).
         type: int
   source:
     description:

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: storedesk.vdi contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A store's bridge on its nodes (private): the one rule desktop_pool applies before any change, and through
-desktop_pool's check-mode run, the store_pool pre-flight.
+"""A NIC's bridge on its nodes (private): the one rule (`refusal`) desktop_pool applies to a store before any
+change (and, through desktop_pool's check-mode run, the store_pool pre-flight), and golden_image to its build VM.
 
 PVE accepts a netN naming any bridge and fails only at the start, inside the task: qemu-server
 QemuServer.pm `print_netdevice_full` -> pve-common src/PVE/Network.pm `read_bridge_mtu`: "bridge '<b>' does
@@ -36,29 +36,41 @@ def _vlan_refused(entry, vlan):
     return not entry.get('bridge_vlan_aware') and not str(entry.get('bridge_ports') or '').split()
 
 
+def refusal(bridge, vlan, nodes, by_node, guests='its desktops', rename='name a bridge of every placement node'):
+    """The one rule: (field, problem, fix) when PVE would fail the start of a NIC on `bridge` (tag `vlan`) on one of
+    `nodes` (read in `by_node`), else None. field: 'bridge' or 'vlan'; `guests` and `rename` word it for the caller."""
+    bridge = bridge or 'vmbr0'
+    nodes = sorted(n for n in nodes if n in by_node)
+    missing = [n for n in nodes if bridge not in by_node[n]]
+    if missing:
+        seen = sorted(set.intersection(*[set(by_node[n]) for n in nodes])) if nodes else []
+        there = ', '.join(seen) or 'none'
+        problem = '{0!r} is not a bridge on {1} (bridges there: {2}); PVE would create {3} and fail every start ' \
+                  '("bridge \'{0}\' does not exist")'.format(bridge, ', '.join(missing), there, guests)
+        return ('bridge', problem,
+                '{0}, create {1} on {2}, or, if it exists, give the API user SDN.Use on /sdn/zones/localnetwork/{1} '
+                '(bridges it may not use are not listed)'.format(rename, bridge, 'it' if len(missing) == 1 else 'them'))
+    refused = [n for n in nodes if _vlan_refused(by_node[n][bridge], vlan)]
+    if refused:
+        return ('vlan', 'tag {0} on bridge {1!r}, which is not VLAN-aware and has no physical port on {2}; PVE fails '
+                'every start ("no physical interface on bridge \'{1}\'")'.format(vlan, bridge, ', '.join(refused)),
+                'make {0} VLAN-aware (bridge-vlan-aware yes) or give it a port on those nodes, or use a VLAN-aware '
+                'bridge'.format(bridge))
+    return None
+
+
 def bridge_problems(stores, by_node, problems):
     """Add to `problems` (a _store_rules.Problems) each store whose bridge is missing on one of its nodes, or
     whose VLAN tag PVE cannot plug there. stores: [{'code', 'bridge', 'vlan', 'nodes': [...]}]."""
     for store in stores:
-        code, bridge, vlan = store['code'], store.get('bridge') or 'vmbr0', store.get('vlan')
-        nodes = sorted(n for n in store['nodes'] if n in by_node)
-        missing = [n for n in nodes if bridge not in by_node[n]]
-        if missing:
-            seen = sorted(set.intersection(*[set(by_node[n]) for n in nodes])) if nodes else []
-            problems.add(code, 'bridge', '{0!r} is not a bridge on {1} (bridges there: {2}); PVE would create its '
-                         'desktops and fail every start ("bridge \'{0}\' does not exist")'.format(
-                             bridge, ', '.join(missing), ', '.join(seen) or 'none'),
-                         'name a bridge of every placement node, create {0} on {1}, or, if it exists, give the API '
-                         'user SDN.Use on /sdn/zones/localnetwork/{0} (bridges it may not use are not listed)'.format(
-                             bridge, 'it' if len(missing) == 1 else 'them'))
-            continue
-        refused = [n for n in nodes if _vlan_refused(by_node[n][bridge], vlan)]
-        if refused:
-            problems.add(code, 'vlan', 'tag {0} on bridge {1!r}, which is not VLAN-aware and has no physical port '
-                         'on {2}; PVE fails every start ("no physical interface on bridge \'{1}\'")'.format(
-                             vlan, bridge, ', '.join(refused)),
-                         'make {0} VLAN-aware (bridge-vlan-aware yes) or give it a port on those nodes, or use a '
-                         'VLAN-aware bridge'.format(bridge))
+        found = refusal(store.get('bridge'), store.get('vlan'), store['nodes'], by_node)
+        if found:
+            problems.add(store['code'], *found)
+
+
+def node_refusal(client, node, bridge, vlan, guests, rename):
+    """refusal() for one node, read from the API: golden_image's check of its build VM's NIC."""
+    return refusal(bridge, vlan, [node], read_bridges(client, [node]), guests=guests, rename=rename)
 
 
 def store_nodes(stores, ops, placement):

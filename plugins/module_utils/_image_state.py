@@ -6,11 +6,13 @@
 read_image(): GET /cluster/resources, the config of each template of the image (description: hash and
 build time; disks: base volumes), and one content list per storage holding those base volumes (linked
 clones). Used by golden_image (plan, retention) and golden_image_info (the estate's versions).
-check_build_inputs(): before a build writes anything, the node, storage, ISOs or clone source exist.
+check_build_inputs(): before a build writes anything, the node, storage, ISOs or clone source exist, and the
+build VM's bridge (and VLAN tag) is one PVE can start it on (module_utils/_bridges.py).
 """
 
 from __future__ import annotations
 
+from . import _bridges as bridges
 from . import _image_plan as plan_mod
 from ._executor import run_bounded
 from ._pve_errors import InputError, PveApiError, PveConnectionError
@@ -81,7 +83,7 @@ def read_contents(client, templates, shared, nodes):
 # ---------------------------------------------------------------------------------- build inputs
 
 def check_build_inputs(client, spec, actual):
-    """Raise InputError before anything is written when the node, storage, ISOs or source are wrong.
+    """Raise InputError before anything is written when the node, storage, bridge, ISOs or source are wrong.
 
     Returns {'source': {...} for a clone, else None}.
     """
@@ -95,6 +97,7 @@ def check_build_inputs(client, spec, actual):
     on_node = dict((s['storage'], s) for s in client.get(client.path('nodes', node, 'storage')) or [])
     known = sorted(_storage_flags(actual['resources']))
     _check_storage(storage, node, on_node, known, 'images', 'storage')
+    _check_nic(client, node, spec['hardware'])
     _check_pushed(spec['manifest'])
     source = spec['source']
     if source['kind'] == 'iso':
@@ -103,6 +106,15 @@ def check_build_inputs(client, spec, actual):
                 _check_iso(client, source[key], node, on_node, known, 'source.' + key)
         return {'source': None}
     return {'source': _clone_source(client, spec, actual)}
+
+
+def _check_nic(client, node, hw):
+    """The build VM's NIC: PVE would create (or clone) it on a bridge the node lacks and fail its first start."""
+    found = bridges.node_refusal(client, node, hw['bridge'], hw['vlan'], guests='the build VM',
+                                 rename='set hardware.bridge to a bridge of node {0}'.format(node))
+    if found:
+        field, problem, fix = found
+        raise InputError('hardware.{0}: {1}'.format(field, problem), hint=fix)
 
 
 def _check_pushed(manifest):

@@ -35,8 +35,9 @@ attributes:
   check_mode:
     support: full
     description:
-      - Reads the region, checks the node, storage, ISOs or clone source a build would use, and returns the
-        plan (build, up to date, versions to remove, pin tags to change) without writing anything.
+      - Reads the region, checks the node, storage, bridge (and VLAN tag) on that node, ISOs or clone source a
+        build would use, and returns the plan (build, up to date, versions to remove, pin tags to change) without
+        writing anything.
   diff_mode:
     support: full
     description: The image's versions (template and pinned state) before and after.
