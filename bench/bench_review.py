@@ -6,10 +6,11 @@
 As playbooks/review.yml runs it: ONE desktop_probe call over every store's desktops (each with its store's
 expected USB devices), `concurrency` desktops at once (the review's review_concurrency), then the results split per
 store. With --baseline it first runs the way the review used to: `forks` stores at a time (ansible.cfg forks), each
-store's desktops probed by a desktop_probe of its own (concurrency forks x per-store), and prints the ratio.
+store's desktops probed by a desktop_probe of its own (concurrency forks x per-store), then the one fan-out in a
+single process (before worker processes), and prints the ratios.
 The fake desktops (bench_winrm_probe's) run in a child process with `latency` seconds per HTTP round trip.
 Prints per run the wall time, the round trips per desktop counted by the fake desktops, the controller CPU per
-desktop (this process: the WinRM client; when CPU x desktops / cores nears the bound, the machine, not the
+desktop (this process and its worker processes: the WinRM client; when CPU x desktops / cores nears the bound, the machine, not the
 fan-out, is the limit), the bound 1.5 x (desktops / concurrency x round trips x RTT) with the ratio and PASS/FAIL;
 then the time to append the review to the SQLite history twice (the second adds nothing) and to build the review
 page. With --module-runs it also times desktop_probe module runs through ansible-playbook (1 and 11 runs of an
@@ -45,8 +46,10 @@ from ansible_collections.storedesk.vdi.plugins.plugin_utils._review_probe import
 
 
 def _cpu():
-    use = resource.getrusage(resource.RUSAGE_SELF)
-    return use.ru_utime + use.ru_stime
+    """CPU seconds of this process and of its finished children (the fan-out's worker processes; the fake desktops'
+    process is reaped only at the end)."""
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def timed(here, run):
@@ -136,17 +139,26 @@ def main():
             show('store by store (before), {0} stores at a time x {1}'.format(args.forks, args.per_store), total,
                  args.forks * args.per_store, base[0], base[1], base[2], args.latency,
                  sum(p['summary']['reachable'] for p in base[3]))
-        opts = options(concurrency=args.concurrency, retries=0, connection_timeout=30, operation_timeout=120)
         targets = probe_targets(info, expect)
+        one = None
+        if args.baseline:
+            opts = options(concurrency=args.concurrency, retries=0, connection_timeout=30, operation_timeout=120)
+            opts.processes = 1
+            one = timed(here, lambda: probe_desktops(opts, targets, backends))
+            show('one fan-out in one process (before)', total, args.concurrency, one[0], one[1], one[2], args.latency,
+                 one[3]['summary']['reachable'])
+        opts = options(concurrency=args.concurrency, retries=0, connection_timeout=30, operation_timeout=120)
         wall, cpu, requests, probe = timed(here, lambda: probe_desktops(opts, targets, backends))
     finally:
         here.send('stop')
         here.recv()
         proc.join(10)
-    passed = show('one fan-out over all stores (review.yml)', total, args.concurrency, wall, cpu, requests,
+    passed = show('one fan-out over all stores (review.yml), worker processes by cores', total, args.concurrency, wall, cpu, requests,
                   args.latency, probe['summary']['reachable'])
     if base:
         print('  bulk / store-by-store wall time = {0:.2f}'.format(wall / base[0]))
+    if one:
+        print('  worker processes / one process wall time = {0:.2f}'.format(wall / one[0]))
     partials = [{'store': s} for s in sorted(expect)]
     t0 = time.monotonic()
     results = store_results(partials, info, probe, expect)

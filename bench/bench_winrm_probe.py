@@ -25,6 +25,7 @@ from ansible_collections.storedesk.vdi.plugins.module_utils import _ps_scripts a
 from ansible_collections.storedesk.vdi.plugins.module_utils._probe import probe_desktops  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._winrm_runner import run_on_desktops  # noqa: E402
 
+
 def addresses(n):
     return ['127.88.{0}.{1}'.format(i // 250, i % 250 + 1) for i in range(n)]
 

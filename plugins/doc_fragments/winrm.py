@@ -72,6 +72,9 @@ options:
   winrm_concurrency:
     description:
       - Desktops worked on at the same time.
+      - From 200 desktops on, they are dealt over worker processes (one per 100 desktops, at most one per CPU
+        core this process may use, at most 8) that together keep this limit; a WinRM client needs about 15 ms
+        of CPU per desktop, so one process would be limited by its CPU, not by the network.
     type: int
     default: 20
   winrm_retries:

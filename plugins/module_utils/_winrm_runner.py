@@ -15,6 +15,8 @@
 - Transient failures (refused/reset connections, time-outs, HTTP 5xx) are retried with jittered
   backoff; once a command was sent, only if the script is idempotent. A 401 is never retried.
 - The password never appears in a record or an exception text.
+- A large fan-out runs in several processes (``_process_fanout``): the client's CPU, not the network,
+  limits one process past a few hundred desktops.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ._process_fanout import map_in_processes, worker_count
 from ._ps_scripts import STDIN_LOADER
 from ._retry import retry
 
@@ -44,6 +47,7 @@ STDIN_CHUNK = 32 * 1024        # bytes per WS-Man Send (well below MaxEnvelopeSi
 RECEIVE_WAIT_MAX = 20          # seconds one Receive may block on the desktop (WS-Man OperationTimeout)
 POWERSHELL = 'powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand '
 SECRET_MASK = '********'
+PER_PROCESS = 100              # desktops per worker process at least (a fan-out's CPU: _process_fanout)
 
 
 class WinrmOptions(object):
@@ -59,6 +63,14 @@ class WinrmOptions(object):
         self.connection_timeout, self.operation_timeout = connection_timeout, operation_timeout
         self.concurrency, self.retries = concurrency, retries
         self.backoff, self.backoff_max = backoff, backoff_max
+        self._secret = None
+        self.processes = None    # worker processes of a fan-out; None: by size and cores (_process_fanout)
+
+    def secret(self):
+        """What the session authenticates with: the password, or for NTLM its LM:NT hash pair, computed once."""
+        if self._secret is None:
+            self._secret = ntlm_hashes(self.password) if self.transport == 'ntlm' else self.password
+        return self._secret
 
     def checked(self):
         if self.transport not in ('ntlm', 'kerberos', 'basic'):
@@ -99,6 +111,20 @@ class WinrmError(Exception):
         super(WinrmError, self).__init__(message)
         self.message, self.category, self.retryable, self.step = message, category, retryable, step
         self.safe = False   # set per attempt: retrying may help AND cannot run the command twice unasked
+
+
+def ntlm_hashes(password):
+    """'<LM hex>:<NT hex>' for password, which pyspnego takes in place of the password (spnego/_ntlm_raw/crypto.py
+    lmowfv1/ntowfv1 accept this form). pyspnego derives both from a password again for every new security context,
+    the LM one with a pure-Python DES: about 2 ms of CPU per desktop, a tenth of a desktop's WinRM client CPU in a
+    large fan-out. The password itself when pyspnego's functions are not there (the hashes are an optimisation)."""
+    try:
+        from spnego._ntlm_raw.crypto import is_ntlm_hash, lmowfv1, ntowfv1
+        if not password or is_ntlm_hash(password):
+            return password
+        return '{0}:{1}'.format(lmowfv1(password).hex(), ntowfv1(password).hex())
+    except Exception:  # noqa: BLE001 - a private API of pyspnego; any change there falls back to the password
+        return password
 
 
 def with_input(script, payload):
@@ -156,7 +182,7 @@ class _Session(object):
         self.protocol = winrm.Protocol(
             endpoint='{0}://{1}:{2}/wsman'.format(o.scheme, _url_host(address), o.port),
             transport={'basic': 'basic'}.get(o.transport, o.transport),
-            username=o.user, password=o.password,
+            username=o.user, password=o.secret(),
             server_cert_validation='validate' if o.validate_certs else 'ignore',
             ca_trust_path=o.ca_path if o.validate_certs else None,
             read_timeout_sec=receive_wait + o.connection_timeout,
@@ -308,7 +334,7 @@ def run_on_desktop(options, desktop, script, payload, idempotent=True, session_f
         if error.step:
             record['error_step'] = error.step
     record['elapsed'] = round(time.monotonic() - started, 3)
-    return scrub(record, options.password)
+    return scrub(scrub(record, options.password), options.secret())
 
 
 def run_on_desktops(options, desktops, script, payload=None, idempotent=True, session_factory=None):
@@ -329,5 +355,17 @@ def run_on_desktops(options, desktops, script, payload=None, idempotent=True, se
     # race into KeyError: 'no_proxy' (seen in the faults scenario). An empty no_proxy means the same as an unset
     # one (urllib's getproxies_environment skips empty values) and is restored instead of deleted.
     os.environ.setdefault('no_proxy', '')
-    with ThreadPoolExecutor(max_workers=min(options.concurrency, len(desktops))) as pool:
-        return list(pool.map(one, desktops))
+    options.secret()   # once, before the threads and worker processes
+    workers = options.processes or worker_count(len(desktops), PER_PROCESS, limit=options.concurrency)
+    per_process = -(-options.concurrency // workers)   # together, at most options.concurrency at once
+
+    def share(part):
+        with ThreadPoolExecutor(max_workers=min(per_process, len(part))) as pool:
+            return list(pool.map(one, part))
+
+    def lost(desktop, reason):
+        return dict(name=desktop.get('name'), address=desktop.get('address'), ok=False, changed=False, result=None,
+                    error='no result, outcome unknown: {0}'.format(reason), error_category='internal', attempts=0,
+                    elapsed=0.0)
+
+    return map_in_processes(share, desktops, workers, lost)

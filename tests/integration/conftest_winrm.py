@@ -80,3 +80,16 @@ def options(**overrides):
                   retries=2, backoff=0.05, backoff_max=0.2)
     kwargs.update(overrides)
     return WinrmOptions(**kwargs).checked()
+
+
+def serve_fleet(addresses, pipe):
+    """Child process (spawn): fake desktops on `addresses` until told to stop. For tests whose client forks:
+    a fleet thread in the forking process would be copied into every child mid-flight."""
+    pve = StubPve(time_scale=0.0)
+    fleet = FleetThread(pve, users={USER: PASSWORD})
+    for i, address in enumerate(addresses):
+        pve.add(500 + i, 'fanout-{0:02d}'.format(i))
+        fleet.attach(500 + i, address)
+    pipe.send('ready')
+    pipe.recv()
+    fleet.close()

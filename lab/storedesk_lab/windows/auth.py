@@ -1,7 +1,10 @@
 """Authentication and message encryption of the fake WinRM service.
 
-NTLM is accepted by pyspnego, which reads users from the file named by NTLM_USER_FILE (process-global,
-lines ``DOMAIN:user:password``): every fleet of the process registers its users in one file.
+NTLM is accepted by pyspnego, which reads users from the file named by NTLM_USER_FILE (process-global):
+every fleet of the process registers its users in one file. The lines are in smbpasswd form with the LM and
+NT hashes computed once here (pyspnego spnego/_ntlm.py ``_get_credential`` reads both forms; from a
+``DOMAIN:user:password`` line it derives the LM hash with a pure-Python DES on every authentication, a tenth of
+a fake desktop's CPU in a large fan-out). What the client must send is the same either way.
 Encrypted messages use MS-WSMV's multipart/encrypted framing exactly as pywinrm's encryption.py
 builds and parses it.
 """
@@ -15,6 +18,7 @@ import tempfile
 import threading
 
 import spnego
+from spnego._ntlm_raw.crypto import lmowfv1, ntowfv1
 
 BOUNDARY = b'--Encrypted Boundary'
 PROTOCOL = b'application/HTTP-SPNEGO-session-encrypted'
@@ -45,8 +49,14 @@ def register_users(users, domains=('', '.')):
                 if entry not in _entries:
                     _entries.append(entry)
         with open(_path, 'w') as fh:
-            fh.write(''.join('{0}:{1}:{2}\n'.format(*e) for e in _entries))
+            fh.write(''.join(_smbpasswd_line(*e) for e in _entries))
         os.environ['NTLM_USER_FILE'] = _path
+
+
+def _smbpasswd_line(domain, user, password):
+    name = '{0}\\{1}'.format(domain, user) if domain else user
+    lm, nt = lmowfv1(password).hex().upper(), ntowfv1(password).hex().upper()
+    return '{0}:1000:{1}:{2}:[U]:LCT-00000000\n'.format(name, lm, nt)
 
 
 def bare_user(name):
