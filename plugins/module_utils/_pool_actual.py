@@ -97,16 +97,19 @@ def confirm_live(client, actual, nodes=None):
     """Guests with no RRD entry yet (a clone made seconds ago: `status: unknown`, no name, no template flag in
     /cluster/resources) get their live name/status/template from the node's guest list: GET /nodes/{node}/qemu
     (qemu-server PVE/API2/Qemu.pm `vmlist` -> PVE/QemuServer.pm `vmstatus`: name and template from the config,
-    status from the running process). One read per node that has such guests. Returns the nodes read."""
+    status from the running process). One read per node that has such guests. Returns the nodes read (a node
+    whose read failed is left out: its guests keep the cached fields)."""
     every = nodes is not None       # the given nodes: every guest on them (a power decision needs live status)
     nodes = sorted(set(nodes)) if every else sorted(set(
         vm['node'] for vm in actual['vms'] if vm['status'] not in ('running', 'stopped', 'paused')
         and vm.get('online', True)))
+    read = []
     for node in nodes:
         try:
             live = dict((int(item['vmid']), item) for item in client.get(client.path('nodes', node, 'qemu')) or [])
         except (PveApiError, PveConnectionError):
             continue
+        read.append(node)
         for vm in actual['vms']:
             item = live.get(vm['vmid'])
             if vm['node'] != node or item is None or (not every and vm['status'] in ('running', 'stopped', 'paused')):
@@ -118,7 +121,7 @@ def confirm_live(client, actual, nodes=None):
             if item.get('name') and item['name'] != 'VM {0}'.format(vm['vmid']):
                 vm['name'] = item['name']
             vm['power'] = 'hibernated' if vm['status'] == 'stopped' and vm['lock'] == 'suspended' else vm['status']
-    return nodes
+    return read
 
 
 def confirm_templates(client, actual, images):

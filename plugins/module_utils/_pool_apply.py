@@ -352,6 +352,9 @@ class PoolRunner(object):
             if item is None:
                 raise StoredeskError('desktop vanished while waiting for its user', where=where)
             current = dict(vm_record(item), online=True)
+            why = self._live_power(current)
+            if why:
+                continue
             details = read_details(self.client, [current], users_for=[vm['vmid']])
             why = blocker(current, details, self.params)
             if why is None:
@@ -359,6 +362,22 @@ class PoolRunner(object):
                 return
         raise StoredeskError('still {0} after {1}s'.format(why, timeout), where=where,
                              hint='rerun later; the push continues where it stopped')
+
+    def _live_power(self, current):
+        """Overlay the live status and lock on a /cluster/resources record (whose status is pvestatd's RRD cache,
+        ~10 s old: a desktop restarted during the wait would read `stopped` and its users not be asked).
+        status/current: qemu-server PVE/API2/Qemu.pm vm_status -> PVE/QemuServer.pm vmstatus (status from the
+        running process, lock from the config). Returns why the wait goes on when it cannot be read, else None."""
+        try:
+            live = self.client.get(self.client.path('nodes', current['node'], 'qemu', current['vmid'], 'status',
+                                                    'current')) or {}
+        except (PveApiError, PveConnectionError) as exc:
+            return 'its status could not be read ({0})'.format(getattr(exc, 'pve_message', None) or exc)
+        if live.get('status'):
+            current['status'], current['lock'] = live['status'], live.get('lock')
+        current['power'] = 'hibernated' if current['status'] == 'stopped' and current['lock'] == 'suspended' \
+            else current['status']
+        return None
 
 
 def records(plan, done, check_mode):

@@ -22,6 +22,9 @@ TRANSITIONS = {
 }
 
 
+UNREAD = 'its power could not be read live (GET /nodes/{0}/qemu failed); the cached state may be ~10 s old'
+
+
 def desktop_records(actual):
     """The storedesk desktops of the region as plain records (what a query sees)."""
     out = []
@@ -63,14 +66,17 @@ def select(records, stores=None, tags=None, query=None):
     return sorted(chosen, key=lambda r: (r['store'], r['name'], r['vmid']))
 
 
-def plan(chosen, action, skip_in_use=True):
-    """[(record, operation or None, reason)] per chosen desktop."""
+def plan(chosen, action, skip_in_use=True, unread=()):
+    """[(record, operation or None, reason)] per chosen desktop. `unread`: online nodes whose live guest list could
+    not be read -- their desktops' power is only the cached one, so nothing is decided for them."""
     out = []
     for rec in chosen:
         op = TRANSITIONS[action].get(rec['power'])
         reason = None
         if not rec['online']:
             op, reason = None, 'its node {0} is offline'.format(rec['node'])
+        elif rec['node'] in unread:
+            op, reason = None, UNREAD.format(rec['node'])
         elif op in ('shutdown', 'hibernate') and skip_in_use and 'inuse' in rec['tags']:
             op, reason = None, 'in use (tag inuse)'
         out.append((rec, op, reason))

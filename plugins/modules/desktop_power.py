@@ -13,6 +13,9 @@ description:
   - Power actions for the desktops of stores, of a tag selection, or of a JMESPath query over desktop records -
     made for AWX schedules such as "hibernate after closing, wake 30 minutes before opening".
   - Reads the region once (C(/cluster/resources)); only desktops whose state differs get a request.
+  - Power and names are read live (one C(GET /nodes/{node}/qemu) per node of the desktops O(stores) and O(tags)
+    select, or of every desktop when only O(query) is given), as C(/cluster/resources) lags about 10 seconds. When a
+    node's list cannot be read, its desktops are reported C(failed) and nothing is done to them.
   - Selectors combine; at least one of O(stores), O(tags), O(query) is needed.
   - Desktops are the VMs tagged C(storedesk) and C(store-<code>); templates are never touched.
 author:
@@ -130,12 +133,14 @@ ARGSPEC = dict(
 def execute(module, client):
     p = module.params
     actual = parse_region(client.get('/cluster/resources'), [])
+    # /cluster/resources' status (and name) lags ~10 s (RRD cache; pve-manager PVE/API2Tools.pm extract_vm_stats):
+    # a start right after a shutdown would see "running". One live guest list per node of the chosen desktops; a
+    # query may filter on power or name, so then per node of every desktop its stores/tags select.
+    chosen = select(desktop_records(actual), p['stores'], p['tags'])
+    wanted = set(rec['node'] for rec in chosen if rec['online'])
+    unread = wanted - set(confirm_live(client, actual, wanted))
     chosen = select(desktop_records(actual), p['stores'], p['tags'], p['query'])
-    # /cluster/resources' status lags ~10 s (RRD cache; pve-manager PVE/API2Tools.pm extract_vm_stats): a start
-    # right after a shutdown would see "running". One live guest list per node of the chosen desktops.
-    confirm_live(client, actual, [rec['node'] for rec in chosen if rec['online']])
-    chosen = select(desktop_records(actual), p['stores'], p['tags'], p['query'])
-    steps = plan(chosen, p['action'], p['skip_in_use'])
+    steps = plan(chosen, p['action'], p['skip_in_use'], unread)
     todo = [s for s in steps if s[1]]
     ops = DesktopOps(client, p['task_timeout'], p['lock_wait'], p['shutdown_timeout'])
 
@@ -159,12 +164,15 @@ def execute(module, client):
                  'seconds': round(out.elapsed, 2) if out else 0.0}
         if out is not None and not out.ok:
             entry.update(status='failed', error=str(out.error))
+        elif rec['node'] in unread:         # fail closed: the user learns which desktops were not decided
+            entry.update(status='failed', error=reason)
         desktops.append(entry)
     result = {'changed': bool(todo), 'desktops': desktops, 'api_requests': client.stats['requests']}
     failed = [d for d in desktops if d['status'] == 'failed']
     if failed:
         module.fail_json(msg='{0} of {1} desktop(s) failed; first: {2}: {3}'.format(
-            len(failed), len(todo), failed[0]['name'], failed[0]['error']), **result)
+            len(failed), len(todo) + len([d for d in desktops if d['node'] in unread]), failed[0]['name'],
+            failed[0]['error']), **result)
     return result
 
 
