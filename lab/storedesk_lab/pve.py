@@ -10,6 +10,7 @@ from fakepve import FakePve
 
 from .pve_access import AccessControlApi
 from .pve_capacity import GIB, NodeCapacityApi
+from .pve_cdrom import CdromPermsApi
 from .pve_clone import CloneApi
 from .pve_create import CreateApi
 from .pve_config_perms import ConfigPermsApi
@@ -27,7 +28,7 @@ from .pve_versions import VersionApi
 # control; root-only options are refused before the USB rule; clones are shown in flight around the lab's
 # task timing; a start fails on a missing bridge after the permission checks and the USB rule.
 MIXINS = (VersionApi, ConfigPermsApi, UsbMappingApi, AccessControlApi, NodeNetworkApi, CloneApi, CreateApi, PowerApi,
-          TaskListApi, ResourcesLagApi, ScaleApi, GuestLifecycle, NodeCapacityApi, SpiceProxyApi)
+          TaskListApi, ResourcesLagApi, ScaleApi, GuestLifecycle, NodeCapacityApi, SpiceProxyApi, CdromPermsApi)
 
 # How strict the lab is, feature by feature (`strict=True` in Lab / `lab up --strict` gives all of these).
 STRICT = {'resources_lag': 3.0, 'root_only_options': True, 'clone_inflight': True}

@@ -273,6 +273,9 @@ options:
       - What happens to the build VM when the build fails. C(keep) renames it C(failed-<name>-<version>),
         tags it C(failed) and leaves it as it is (running, for inspection); C(remove) stops and destroys it.
         Either way no template of the version exists afterwards.
+      - Either way the generated answer ISO (it holds the local administrator's password) is ejected from the
+        kept VM and deleted from the storage; the error message says so, or says that it could not be deleted
+        and why (the API user needs C(Datastore.Allocate) on that storage).
     type: str
     default: keep
     choices: [keep, remove]

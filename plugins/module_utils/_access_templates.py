@@ -50,7 +50,9 @@ AUTOMATION_PRIVILEGES = (
     ('Datastore.AllocateSpace', 'desktop_pool: clone (target storage); golden image build: POST /nodes/{node}/qemu '
                                 '(disks); desktop_power: POST /nodes/{node}/vzdump (backup storage)'),
     ('Datastore.AllocateTemplate', 'golden image build: POST /nodes/{node}/storage/{storage}/upload (the answer '
-                                   'ISO) and DELETE of it after the build (pve-storage Status.pm, upload)'),
+                                   'ISO; pve-storage Status.pm, upload)'),
+    ('Datastore.Allocate', 'golden image build: DELETE /nodes/{node}/storage/{storage}/content/{volume} (the '
+                           'answer ISO, it holds the local admin password; pve-storage Content.pm, delete)'),
     ('SDN.Use', 'clone and POST /nodes/{node}/qemu with netN: SDN.Use on /sdn/zones/localnetwork/{bridge}; '
                 'desktop_pool: GET /nodes/{node}/network?type=any_bridge lists only the bridges the user has it on'),
     ('VM.Clone', 'desktop_pool, golden image build: POST /nodes/{node}/qemu/{vmid}/clone (on the template)'),

@@ -83,11 +83,12 @@ class ImageBuild(BuildVm):
             self.stage = 'convert to template'
             self._finish()
             self.stage = 'remove answer ISO'
-            self._remove_answer_iso()
+            answer = self._clear_answer_iso(eject=False)    # _finish ejected it; a refusal must not undo the template
         except Exception as exc:
             self._handle_failure(exc)
             raise
-        return {'vm': dict(self.vm), 'address': self.address, 'steps': self.steps,
+        return {'vm': dict(self.vm), 'address': self.address, 'steps': self.steps, 'answer_iso': answer,
+                'warnings': [self._answer_note(answer)] if answer and answer != 'removed' else [],
                 'elapsed': round(time.monotonic() - began, 1)}
 
     def _vm_task(self, action, what):
@@ -253,11 +254,12 @@ class ImageBuild(BuildVm):
         self.vm.update(name=spec['template_name'], built=built, template=True)
 
     def _handle_failure(self, exc):
+        """Keep (renamed failed-*, running) or remove the build VM; eject and delete the answer ISO either way
+        (it holds the local admin password). Every outcome, a failed cleanup too, goes into the error message."""
         if self.vm is None:
-            try:
-                self._remove_answer_iso()
-            except StoredeskError:
-                pass
+            answer = self._clear_answer_iso(eject=False)
+            if answer and isinstance(exc, StoredeskError):
+                exc.message = '{0}; {1}'.format(exc.message, self._answer_note(answer))
             return
         node, vmid = self.vm['node'], self.vm['vmid']
         lost_race = 'another run started building' in str(exc)
@@ -276,12 +278,55 @@ class ImageBuild(BuildVm):
                     self.spec['name'], self.spec['version'], str(exc)[:2000])
                 self.ops.put_config(node, vmid, self.where, name=name, tags=spec_mod.FAILED_TAGS, description=note)
                 self.vm.update(name=name, outcome='kept')
-            if self.vm['outcome'] != 'kept':
-                self._remove_answer_iso()
         except StoredeskError as cleanup:
             self.vm['outcome'] = 'cleanup failed: {0}'.format(cleanup)
+        # a VM still there (kept, or its removal failed) has the ISO in a CD slot: eject it first
+        answer = self._clear_answer_iso(eject=self.vm['outcome'] not in ('removed', 'not created'))
+        if answer:
+            self.vm['answer_iso'] = answer
         if isinstance(exc, StoredeskError):
             exc.message = '{0}; {1} {2}'.format(exc.message, 'build VM vmid {0}'.format(vmid), {
                 'kept': 'kept for inspection as {0}'.format(self.vm['name']),
                 'removed': 'removed (on_failure=remove)' if not lost_race else 'removed',
                 'not created': 'was not created'}.get(self.vm.get('outcome'), self.vm.get('outcome')))
+            if answer:
+                exc.message = '{0}; {1}'.format(exc.message, self._answer_note(answer))
+
+    # ------------------------------------------------------------------ the answer ISO
+
+    def _clear_answer_iso(self, eject):
+        """Eject our answer ISO from the build VM (eject=True) and delete it from the storage. Returns None (no
+        ISO of ours), 'removed' or 'NOT removed: <why>'; never raises (the caller reports it).
+
+        PVE deletes an ISO still named in a VM config (pve-storage src/PVE/Storage.pm `vdisk_free` checks only
+        base volumes of linked clones), so the CD slot is emptied first: qemu-server update_vm_api checks
+        VM.Config.CDROM for a cdrom drive (`$check_drive_perms`), and a running VM takes the change at once
+        (src/PVE/QemuServer.pm `vmconfig_hotplug_pending` -> `vmconfig_update_disk`, cdrom branch: change_medium /
+        on stable-bookworm the monitor's `eject`), for any `hotplug` setting."""
+        volid = self.answer_iso
+        if not volid:
+            return None
+        why = []
+        if eject and self.vm:
+            try:
+                config = self.ops.config(self.vm['node'], self.vm['vmid'], self.where)
+                slots = dict((k, 'none,media=cdrom') for k, v in config.items()
+                             if re.match(r'^(ide|sata|scsi)\d+$', k) and str(v).split(',', 1)[0] == volid)
+                if slots:
+                    self.ops.put_config(self.vm['node'], self.vm['vmid'], self.where, **slots)
+            except StoredeskError as exc:
+                why.append('eject from the build VM failed: {0}'.format(exc))
+        try:
+            self._remove_answer_iso()
+        except StoredeskError as exc:
+            why.append(str(exc))
+        if self.answer_iso:
+            return 'NOT removed: {0}'.format('; '.join(why))
+        return 'removed' if not why else 'removed ({0})'.format('; '.join(why))
+
+    def _answer_note(self, answer):
+        if answer.startswith('removed'):
+            return 'answer ISO removed: it holds the local admin password' + answer[len('removed'):]
+        volid = self.answer_iso
+        return ('answer ISO {0} {1}; delete it now, it holds the local admin password (Datastore.Allocate on '
+                '/storage/{2} is needed to delete it)'.format(volid, answer, volid.split(':', 1)[0]))

@@ -105,7 +105,8 @@ plan:
       C(template), C(hash), C(remove) (versions, oldest first), C(keep) (versions with their reasons),
       C(tags) (pin tag changes) and C(warnings).
     - When a build failed, C(failure) - C(step) (the manifest step, when one failed), C(stage), C(build_vm)
-      (vmid, node, name, C(outcome) kept or removed) and the C(steps) that ran with their results.
+      (vmid, node, name, C(outcome) kept or removed, C(answer_iso) - C(removed), or C(NOT removed) and why - when
+      the build uploaded one) and the C(steps) that ran with their results.
   returned: always
   type: dict
 image:
@@ -133,6 +134,8 @@ build:
       record per manifest step and sysprep with C(step), C(kind), C(ok), C(changed), C(elapsed) and the
       script's C(result) (for software C(action), C(exit_code), C(reboot_required); for drivers
       C(published_name)).
+    - C(answer_iso) - C(removed), or C(NOT removed) and why (also a warning - delete it, it holds the local
+      administrator's password), or null when the build uploaded no answer ISO. C(warnings) lists such notes.
   returned: always
   type: dict
 removed:
@@ -189,7 +192,7 @@ def execute(module, client):
         return opts
 
     result = run(client, spec, check_mode=module.check_mode, diff_mode=module._diff, winrm_options=options)
-    for warning in result['plan']['warnings']:
+    for warning in result['plan']['warnings'] + ((result.get('build') or {}).get('warnings') or []):
         module.warn(warning)
     return result
 

@@ -31,6 +31,8 @@ CODE_CHECKS = {
     ('POST', '/nodes/{node}/vzdump'): [{'VM.Backup', 'Datastore.AllocateSpace'}],
     ('GET', '/cluster/mapping/usb'): [{'Mapping.Audit'}],
     ('POST', '/nodes/{node}/qemu/{vmid}/clone'): [{'Datastore.AllocateSpace', 'SDN.Use'}],
+    # pve-storage src/PVE/API2/Storage/Content.pm, delete: AllocateSpace + VM.Backup only for a VM's backup
+    ('DELETE', '/nodes/{node}/storage/{storage}/content/{volume}'): [{'Datastore.Allocate'}],
 }
 
 
