@@ -26,6 +26,7 @@ ENCRYPTED_TYPE = 'multipart/encrypted;protocol="application/HTTP-SPNEGO-session-
 
 _lock = threading.Lock()
 _entries = []   # (domain, user, password)
+_lines = {}     # entry -> its smbpasswd line (the hashes cost a pure-Python DES each: computed once per entry)
 _path = None
 
 
@@ -54,6 +55,13 @@ def register_users(users, domains=('', '.')):
 
 
 def _smbpasswd_line(domain, user, password):
+    key = (domain, user, password)
+    if key not in _lines:
+        _lines[key] = _hashed_line(domain, user, password)
+    return _lines[key]
+
+
+def _hashed_line(domain, user, password):
     name = '{0}\\{1}'.format(domain, user) if domain else user
     lm, nt = lmowfv1(password).hex().upper(), ntowfv1(password).hex().upper()
     return '{0}:1000:{1}:{2}:[U]:LCT-00000000\n'.format(name, lm, nt)
