@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 PROCESS_CAP = 8
 
@@ -44,6 +45,15 @@ def _child(run, share, write_fd):
         os._exit(code)
 
 
+def _stop(pid, read_fd):
+    try:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
+    os.close(read_fd)
+
+
 def map_in_processes(run, items, workers, lost):
     """run(list) -> list of JSON-serialisable results (one per item, same order), over `workers` processes.
 
@@ -66,7 +76,13 @@ def map_in_processes(run, items, workers, lost):
         os.close(write_fd)
         children.append((pid, read_fd, idx))
     out = [None] * len(items)
-    for i, result in zip(shares[0], run([items[i] for i in shares[0]])):
+    try:
+        mine = run([items[i] for i in shares[0]])
+    except BaseException:
+        for pid, read_fd, _idx in children:   # no half-finished fan-out left behind
+            _stop(pid, read_fd)
+        raise
+    for i, result in zip(shares[0], mine):
         out[i] = result
     for pid, read_fd, idx in children:
         with os.fdopen(read_fd, 'rb') as fh:

@@ -60,3 +60,35 @@ def test_worker_count_follows_size_cores_and_limits(monkeypatch):
     assert fanout.worker_count(3000, 100, limit=3) == 3
     monkeypatch.setattr(fanout, 'cores', lambda: 64)
     assert fanout.worker_count(30000, 100) == fanout.PROCESS_CAP
+
+
+def test_a_failure_here_stops_the_workers_and_is_raised(monkeypatch):
+    parent = os.getpid()
+    started, forked = [], []
+    real_fork = os.fork
+    monkeypatch.setattr(os, 'fork', lambda: forked.append(real_fork()) or forked[-1])
+
+    def run(share):
+        if os.getpid() == parent:
+            started.append(True)
+            raise KeyboardInterrupt()
+        import time
+        time.sleep(30)   # a worker still busy: stopped, not waited for
+        return list(share)
+
+    import time
+    t0 = time.monotonic()
+    try:
+        fanout.map_in_processes(run, range(4), 2, lost)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError('the failure was not raised')
+    assert started and time.monotonic() - t0 < 10
+    assert forked
+    for pid in forked:                     # the busy worker was stopped and reaped: not left running
+        try:
+            left = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            left = None
+        assert left is None, 'worker process {0} was left running'.format(pid)
