@@ -117,6 +117,16 @@ def api_get(session, path, **params):
     return answer.json()['data']
 
 
+def post(session, path, **data):
+    """A POST through an `api` session; the response as it came (a test may expect a refusal)."""
+    return session.post(session.base + path, data=data, verify=session.verify)
+
+
+def put(session, path, **data):
+    """A PUT through an `api` session; the response as it came."""
+    return session.put(session.base + path, data=data, verify=session.verify)
+
+
 def ok(session, method, url, **data):
     """One API call (an `api` session) that must answer 200; its data. GET parameters go in the query."""
     kind = 'params' if method == 'GET' else 'data'

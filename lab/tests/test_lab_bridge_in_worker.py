@@ -6,7 +6,7 @@ under the VM lock inside the qmstart worker and `config_to_command` -> `print_ne
 import contextlib
 
 import pytest
-from conftest import api, api_get, start_lab, wait_task
+from conftest import api, api_get, post, start_lab, wait_task
 
 E1 = '/nodes/pve-e1'
 
@@ -16,10 +16,6 @@ def net_lab(tmp_path_factory):
     lab = start_lab(tmp_path_factory)
     yield lab
     lab.stop()
-
-
-def post(session, path, **data):
-    return session.post(session.base + path, data=data, verify=session.verify)
 
 
 @contextlib.contextmanager

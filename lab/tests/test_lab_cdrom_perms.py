@@ -3,7 +3,7 @@ src/PVE/API2/Qemu.pm `update_vm_api`, `$check_drive_perms`): VM.Config.CDROM on 
 a running VM has its CD ejected at once (QemuServer.pm `vmconfig_update_disk`, cdrom branch), not left pending."""
 
 import pytest
-from conftest import api, api_get, start_lab, wait_task
+from conftest import api, api_get, put, start_lab, wait_task
 
 E1 = '/nodes/pve-e1'
 
@@ -13,10 +13,6 @@ def cd_lab(tmp_path_factory):
     lab = start_lab(tmp_path_factory)
     yield lab
     lab.stop()
-
-
-def put(session, path, **data):
-    return session.put(session.base + path, data=data, verify=session.verify)
 
 
 def test_a_cd_on_sata_needs_config_cdrom_and_is_ejected_at_once_from_a_running_vm(cd_lab):

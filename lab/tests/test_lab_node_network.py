@@ -3,7 +3,7 @@ as PVE fails it (pve-manager API2/Network.pm index; qemu-server print_netdevice_
 read_bridge_mtu / activate_bridge_vlan; see lab/storedesk_lab/pve_network.py)."""
 
 import pytest
-from conftest import api, api_get, start_lab, wait_task
+from conftest import api, api_get, post, put, start_lab, wait_task
 
 E1 = '/nodes/pve-e1'
 
@@ -13,14 +13,6 @@ def net_lab(tmp_path_factory):
     lab = start_lab(tmp_path_factory)
     yield lab
     lab.stop()
-
-
-def post(session, path, **data):
-    return session.post(session.base + path, data=data, verify=session.verify)
-
-
-def put(session, path, **data):
-    return session.put(session.base + path, data=data, verify=session.verify)
 
 
 def tasks_of(session, vmid, kind):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 import requests
-from conftest import api, api_get, start_lab, wait_task
+from conftest import api, api_get, post, put, start_lab, wait_task
 
 E1 = '/nodes/pve-e1'
 
@@ -16,14 +16,6 @@ def strict_lab(tmp_path_factory):
     lab = start_lab(tmp_path_factory, time_scale=0.05, strict={'resources_lag': 1.0})
     yield lab
     lab.stop()
-
-
-def post(session, path, **data):
-    return session.post(session.base + path, data=data, verify=session.verify)
-
-
-def put(session, path, **data):
-    return session.put(session.base + path, data=data, verify=session.verify)
 
 
 def token_session(lab, region='east'):

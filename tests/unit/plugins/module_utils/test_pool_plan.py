@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.join(ROOT, '.venv', 'collections'))
 from ansible_collections.storedesk.vdi.plugins.module_utils import _pool_desired as desired  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils import _pool_plan as planner  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._pool_actual import parse_region  # noqa: E402
-from ansible_collections.storedesk.vdi.plugins.module_utils._pool_apply import VmidAllocator  # noqa: E402
+from ansible_collections.storedesk.vdi.plugins.module_utils._vmid_alloc import VmidAllocator  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._pool_args import POOL_ARGSPEC  # noqa: E402
 from ansible_collections.storedesk.vdi.plugins.module_utils._pve_errors import InputError  # noqa: E402
 
